@@ -1,0 +1,289 @@
+"""The ``qa`` command: ``index``, ``search``, ``serve`` and ``bench``.
+
+Errors are one line naming the file or flag, with a non-zero exit; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from qa.errors import QAError
+from qa.settings import PROJECT_ROOT, Settings, get_settings
+
+log = logging.getLogger("qa")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+SHARED = PROJECT_ROOT.parent / "shared"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="qa", description="Offline question answering over civic documents.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("index", help="build or update the index (only changed documents are embedded)")
+    p.add_argument("paths", nargs="*", type=Path, help="folders or .txt/.md files (default: the seeds)")
+    p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
+    p.add_argument("--rebuild", action="store_true", help="ignore the existing index and embed everything")
+
+    p = sub.add_parser("search", help="print the passages that best match a question")
+    p.add_argument("question")
+    p.add_argument("--k", type=_positive_int, default=5, help="how many passages (default 5)")
+    p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
+
+    p = sub.add_parser("serve", help="start the web app, building the index first when missing or stale")
+    p.add_argument("paths", nargs="*", type=Path, help="documents to serve (default: the seeds)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, help="port (default 8000)")
+    p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
+
+    p = sub.add_parser("bench", help="benchmarks that print figures")
+    bench = p.add_subparsers(dest="bench", required=True, parser_class=_Parser)
+    b = bench.add_parser("retrieval", help="BEIR SciFact: BM25, dense and hybrid side by side")
+    b.add_argument(
+        "--data",
+        type=Path,
+        default=SHARED / "datasets" / "scifact",
+        help="BEIR folder with corpus.jsonl, queries.jsonl, qrels/ (default ../shared/datasets/scifact)",
+    )
+    b.add_argument("--split", default="test", help="qrels split to evaluate (default test)")
+    b.add_argument("--json", action="store_true", help="print the figures as JSON")
+    f = bench.add_parser("fusion", help="compare fusion settings on SciFact train and the civic dev sets")
+    f.add_argument("--data", type=Path, default=SHARED / "datasets" / "scifact", help="BEIR SciFact folder")
+    f.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _port(value: str) -> int:
+    number = _positive_int(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"must be at most 65535, got {number}")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "qa: %(levelname)s: %(message)s",
+    )
+    try:
+        settings = get_settings()
+    except Exception as err:  # pydantic's ValidationError: a bad QA_ variable
+        print(f"qa: error: bad setting in the environment: {_first_line(err)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        handler = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve, "bench": cmd_bench}
+        return handler[args.command](args, settings)
+    except QAError as err:
+        print(f"qa {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except ValueError as err:
+        print(f"qa {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"qa {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _first_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return " ".join(lines[:3])
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _index_dir(args: argparse.Namespace, settings: Settings) -> Path:
+    return args.index or settings.index_dir
+
+
+def _embedder(settings: Settings) -> Any:
+    from index.embed import Embedder
+
+    return Embedder(settings.model, settings.model_path)
+
+
+def _chunking(settings: Settings) -> Any:
+    from index.chunking import ChunkSettings
+
+    return ChunkSettings(settings.target_chars, settings.overlap_chars)
+
+
+def _fusion(settings: Settings) -> Any:
+    from qa.retriever import FusionSettings
+
+    return FusionSettings(
+        settings.fusion, settings.rrf_k, settings.bm25_weight, settings.dense_weight, settings.candidates
+    )
+
+
+def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False) -> Any:
+    from index.store import build
+
+    return build(
+        paths or settings.docs,
+        index_dir,
+        embedder=_embedder(settings),
+        chunking=_chunking(settings),
+        index_type=settings.index_type,
+        rebuild=rebuild,
+        progress=_progress(),
+    )
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    index_dir = _index_dir(args, settings)
+    report = build_index(args.paths, index_dir, settings, args.rebuild)
+    if report.up_to_date:
+        print(
+            f"{index_dir}: up to date ({report.documents} documents, {report.passages} passages); "
+            f"checked in {report.seconds:.2f} s, nothing embedded"
+        )
+        return 0
+    parts = [
+        f"{len(report.added)} added",
+        f"{len(report.changed)} changed",
+        f"{len(report.removed)} removed",
+        f"{report.unchanged} unchanged",
+    ]
+    print(
+        f"{index_dir}: {report.documents} documents, {report.passages} passages "
+        f"({', '.join(parts)}); embedded {report.embedded} passages; built in {report.seconds:.2f} s"
+    )
+    return 0
+
+
+def load_retriever(index_dir: Path, settings: Settings) -> Any:
+    from index.store import Index
+    from qa.retriever import Retriever
+
+    embedder = _embedder(settings)
+    index = Index.load(index_dir, model_name=embedder.name)
+    return Retriever(index, embedder, _fusion(settings))
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.question.strip():
+        print("qa search: error: the question is empty; ask something in words", file=sys.stderr)
+        return EXIT_USAGE
+    retriever = load_retriever(_index_dir(args, settings), settings)
+    hits = retriever.search([args.question], args.k, mode=args.mode)[0]
+    if args.json:
+        rows = [
+            {
+                "rank": h.rank,
+                "doc_id": h.passage.doc_id,
+                "title": h.title,
+                "start": h.passage.start,
+                "end": h.passage.end,
+                "text": h.passage.text,
+                "score": h.score,
+                "heading_path": list(h.passage.heading_path),
+                "bm25_rank": h.bm25_rank,
+                "bm25_score": h.bm25_score,
+                "dense_rank": h.dense_rank,
+                "dense_score": h.dense_score,
+            }
+            for h in hits
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("no passage matches")
+    for h in hits:
+        p = h.passage
+        snippet = " ".join(p.text.split())
+        snippet = snippet[:240] + ("…" if len(snippet) > 240 else "")
+        evidence = f"bm25 #{h.bm25_rank or '-'}, dense #{h.dense_rank or '-'}"
+        print(f"{h.rank}. {h.title}  [{p.doc_id} {p.start}-{p.end}]  score {h.score:.4f} ({evidence})")
+        if p.heading_path:
+            print(f"   § {' > '.join(p.heading_path)}")
+        print(f"   {snippet}\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from index.store import status
+
+    index_dir = _index_dir(args, settings)
+    paths = args.paths or settings.docs
+    state = status(
+        paths, index_dir, model_name=settings.model, chunking=_chunking(settings), index_type=settings.index_type
+    )
+    if state != "fresh":
+        print(f"{index_dir}: index {state}; building it from {', '.join(map(str, paths))}", file=sys.stderr)
+        started = time.perf_counter()
+        report = build_index(paths, index_dir, settings)
+        print(
+            f"{index_dir}: {report.passages} passages, built in {time.perf_counter() - started:.1f} s", file=sys.stderr
+        )
+    import uvicorn
+
+    from web.app import create_app
+
+    app = create_app(settings.model_copy(update={"index_dir": index_dir}))
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import fusion_study, retrieval_bench
+
+    if args.bench == "fusion":
+        rows = fusion_study.run(
+            args.data,
+            args.corpora,
+            embedder=_embedder(settings),
+            cache_dir=settings.cache_dir,
+            chunking=_chunking(settings),
+        )
+        print(fusion_study.format_rows(rows))
+        return 0
+
+    result = retrieval_bench.run(
+        args.data,
+        embedder=_embedder(settings),
+        cache_dir=settings.cache_dir,
+        split=args.split,
+        chunking=_chunking(settings),
+        fusion=_fusion(settings),
+    )
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(result), indent=2))
+    else:
+        print(retrieval_bench.format_table(result))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Every domain error in one place. The web layer maps them to HTTP codes, the CLI to one-line messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class QAError(Exception):
+    """Base of all civic-qa errors: the message says what is wrong and how to fix it."""
+
+
+class DocumentError(QAError):
+    """A document given explicitly cannot be read (missing, not UTF-8, empty, binary, ...)."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class NoDocumentsError(QAError):
+    """The paths given hold no readable document."""
+
+
+class IndexNotFoundError(QAError):
+    """There is no index at the path given."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        super().__init__(f"{self.path}: no index here; build one with `qa index [PATH ...] --index {self.path}`")
+
+
+class IndexCorruptError(QAError):
+    """A file of the index folder is missing, truncated or inconsistent with the others."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}; rebuild the index with `qa index --rebuild`")
+
+
+class IndexMismatchError(QAError):
+    """The index was built with other settings than the ones asked for (model, dimension, format)."""
+
+    def __init__(self, path: Path | str, what: str, expected: object, found: object) -> None:
+        self.path = str(path)
+        self.what = what
+        self.expected = expected
+        self.found = found
+        super().__init__(
+            f"{self.path}: {what} mismatch: expected {expected!r}, the index has {found!r}; "
+            "rebuild it with `qa index --rebuild`"
+        )
+
+
+class IndexBusyError(QAError):
+    """Another build holds the index lock."""
+
+
+class InvalidQueryError(QAError):
+    """A question or search parameter is not acceptable (empty, too long, bad k)."""

@@ -1,0 +1,39 @@
+"""Settings for the CLI and the web app: one pydantic-settings class, env prefix ``QA_``.
+
+Library functions never read settings; they take explicit arguments.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    index_dir: Path = Field(Path(".index"), description="The index folder")
+    docs: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "seeds"], description="Default corpus")
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    model_path: str | None = Field(None, description="Local folder of another sentence-transformers model")
+    target_chars: int = Field(700, ge=50)
+    overlap_chars: int = Field(150, ge=0)
+    index_type: str = "flat-ip"
+    fusion: str = "blend"
+    rrf_k: int = Field(60, ge=0)
+    bm25_weight: float = Field(0.5, ge=0)
+    dense_weight: float = Field(1.0, ge=0)
+    candidates: int = Field(100, ge=1)
+    cache_dir: Path = Field(Path.home() / ".cache" / "civic-qa", description="Benchmark caches")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,64 @@
+"""Shared fixtures: the real model, loaded once per session; tiny corpora written to tmp_path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from index.embed import Embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+THREE_DOCS = {
+    "pehchaan.md": (
+        "---\ntitle: Pehchaan\n---\n# Pehchaan\n\nPehchaan is the digital identity service of Khyber "
+        "Pakhtunkhwa. Citizens sign in once and reach every provincial e-service.\n\n## Channels\n\n"
+        "Available channels:\n- mobile app\n- web portal\n- SMS short code 8070\n"
+    ),
+    "fellowship.txt": (
+        " date 2019-03-01 The Fellowship Program places young technologists in government departments "
+        "for one year. Fellows build open-source tools with civil servants.\n\nApplications open every "
+        "spring and the cohort starts in July."
+    ),
+    "hackathon.md": (
+        "# Civic hackathon\n\nThe annual civic hackathon in Peshawar gathers coders, designers and "
+        "officials for a weekend. Winning teams receive mentoring rather than cash prizes.\n"
+    ),
+}
+
+
+def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    model = Embedder()
+    assert model.dimension == 384  # loads the real model once for the whole session
+    return model
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "docs", THREE_DOCS)
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent: the shared corpora and datasets are not on this machine")
+    return SHARED

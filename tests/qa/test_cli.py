@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main
+from qa.settings import get_settings
+from tests.conftest import ROOT, write_corpus
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "default-index"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_index_then_search(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    idx = tmp_path / "idx"
+    assert main(["index", str(corpus), "--index", str(idx)]) == 0
+    out = capsys.readouterr().out
+    assert "3 documents" in out and "3 added" in out and "built in" in out
+    assert main(["index", str(corpus), "--index", str(idx)]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+    assert main(["search", "short code for the identity service", "--index", str(idx), "--k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1. Pehchaan  [pehchaan.md ") and "8070" in out
+
+    assert main(["search", "fellowship length", "--index", str(idx), "--json", "--k", "3"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 3 and rows[0]["doc_id"] == "fellowship.txt"
+    assert {"doc_id", "title", "start", "end", "text", "score"} <= set(rows[0])
+    text = (corpus / rows[0]["doc_id"]).read_text()
+    assert text[rows[0]["start"] : rows[0]["end"]] == rows[0]["text"]
+
+
+def test_qa_index_dir_setting_is_the_default(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", str(corpus)]) == 0
+    assert (tmp_path / "default-index" / "manifest.json").exists()
+    assert main(["search", "hackathon prizes", "--k", "1"]) == 0
+    assert "hackathon.md" in capsys.readouterr().out
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    return lines[0]
+
+
+def test_missing_path_is_a_one_line_error_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", str(tmp_path / "nope"), "--index", str(tmp_path / "idx")]) == 1
+    assert str(tmp_path / "nope") in one_line_error(capsys)
+
+
+def test_bad_explicit_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_corpus(tmp_path / "c", {"bad.txt": b"\xff\xfe broken"})
+    assert main(["index", str(folder / "bad.txt"), "--index", str(tmp_path / "idx")]) == 1
+    line = one_line_error(capsys)
+    assert "bad.txt" in line and "not UTF-8" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["search", "q", "--k", "0"], "--k"),
+        (["search", "q", "--k", "many"], "--k"),
+        (["serve", "--port", "70000"], "--port"),
+    ],
+)
+def test_bad_flags_name_the_flag(argv: list[str], flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert flag in one_line_error(capsys)
+
+
+def test_search_without_an_index_says_how_to_build_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "anything", "--index", str(tmp_path / "none")]) == 1
+    line = one_line_error(capsys)
+    assert str(tmp_path / "none") in line and "qa index" in line
+
+
+def test_search_on_a_corrupt_index_names_the_file(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    idx = tmp_path / "idx"
+    assert main(["index", str(corpus), "--index", str(idx)]) == 0
+    (idx / "dense.faiss").write_bytes(b"garbage")
+    capsys.readouterr()
+    assert main(["search", "anything", "--index", str(idx)]) == 1
+    assert "dense.faiss" in one_line_error(capsys)
+
+
+def test_empty_question_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "   ", "--index", str(tmp_path)]) == 2
+    assert "empty" in one_line_error(capsys)
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    qa = Path(sys.executable).with_name("qa")
+    if not qa.exists():
+        pytest.skip("the qa console script is not installed in this environment")
+    result = subprocess.run([str(qa), "index", str(tmp_path / "nope")], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "nope" in result.stderr and "Traceback" not in result.stderr
