@@ -23,6 +23,7 @@ import os
 import platform
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -33,16 +34,18 @@ from typing import Any
 import faiss
 import numpy as np
 
+from index.aliases import learn_aliases
 from index.chunking import ChunkSettings, chunk
 from index.embed import Embedder
-from index.lexical import LexicalIndex
+from index.entities import EntityTagger
+from index.lexical import LexicalIndex, tokenize
 from index.reader import read_documents
 from qa.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from qa.types import Document, Passage, Sentence
+from qa.types import Document, Entity, Passage, Sentence
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 INDEX_TYPES = ("flat-ip",)
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
@@ -50,6 +53,10 @@ PASSAGES = "passages.jsonl"
 EMBEDDINGS = "embeddings.npy"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
+SENTENCES = "sentences.jsonl"
+SENTENCE_EMBEDDINGS = "sentence_embeddings.npy"
+TERMS = "terms.json"
+ABBREVIATIONS = "abbreviations.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +87,21 @@ class Index:
     dense: Any  # faiss.Index
     lexical: LexicalIndex
     aliases: dict[str, str] = field(default_factory=dict)
+    sentences: list[SentenceRecord] = field(default_factory=list)
+    sentence_embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    sentence_rows: dict[tuple[str, int, int], int] = field(default_factory=dict)
+    term_df: dict[str, int] = field(default_factory=dict)
+    abbreviations: dict[str, list[str]] = field(default_factory=dict)
+
+    def parts(self, doc_id: str) -> _Parts:
+        p_rows = [i for i, p in enumerate(self.passages) if p.doc_id == doc_id]
+        s_rows = [i for i, r in enumerate(self.sentences) if r.doc_id == doc_id]
+        return _Parts(
+            [self.passages[i] for i in p_rows],
+            self.embeddings[p_rows],
+            [self.sentences[i] for i in s_rows],
+            self.sentence_embeddings[s_rows] if len(self.sentence_embeddings) else self.sentence_embeddings[:0],
+        )
 
     @property
     def model_name(self) -> str:
@@ -129,7 +151,30 @@ class Index:
         if unknown:
             raise IndexCorruptError(path / PASSAGES, f"names unknown documents {sorted(unknown)[:3]}")
         aliases = {alias: doc.doc_id for doc in documents.values() for alias in doc.aliases}
-        return cls(path, manifest, documents, passages, embeddings, dense, lexical, aliases)
+        sentences = list(_read_jsonl(path / SENTENCES, _sentence_from_json, documents))
+        sentence_embeddings = _load_npy(path / SENTENCE_EMBEDDINGS)
+        if len(sentences) != sentence_embeddings.shape[0]:
+            raise IndexCorruptError(
+                path / SENTENCE_EMBEDDINGS, f"holds {sentence_embeddings.shape[0]} rows for {len(sentences)} sentences"
+            )
+        rows = {(r.doc_id, r.sentence.start, r.sentence.end): i for i, r in enumerate(sentences)}
+        term_df = _read_json(path / TERMS).get("df", {})
+        abbreviations = _read_json(path / ABBREVIATIONS)
+        return cls(
+            path,
+            manifest,
+            documents,
+            passages,
+            embeddings,
+            dense,
+            lexical,
+            aliases,
+            sentences,
+            sentence_embeddings,
+            rows,
+            term_df,
+            abbreviations,
+        )
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -163,6 +208,7 @@ def status(
     model_name: str,
     chunking: ChunkSettings,
     index_type: str = "flat-ip",
+    sentence_features: bool = True,
 ) -> str:
     """``missing``, ``stale`` (documents or settings changed) or ``fresh``."""
     try:
@@ -171,7 +217,7 @@ def status(
         return "missing"
     except (IndexCorruptError, IndexMismatchError):
         return "stale"
-    if not _same_settings(manifest, model_name, chunking, index_type):
+    if not _same_settings(manifest, model_name, chunking, index_type, sentence_features):
         return "stale"
     docs = read_documents(paths)
     return "fresh" if _fingerprint(docs) == _manifest_fingerprint(manifest) else "stale"
@@ -184,6 +230,7 @@ def build(
     embedder: Embedder,
     chunking: ChunkSettings | None = None,
     index_type: str = "flat-ip",
+    sentence_features: bool = True,
     rebuild: bool = False,
     progress: bool = False,
     batch_size: int = 64,
@@ -202,6 +249,7 @@ def build(
         embedder=embedder,
         chunking=chunking,
         index_type=index_type,
+        sentence_features=sentence_features,
         rebuild=rebuild,
         progress=progress,
         batch_size=batch_size,
@@ -217,13 +265,19 @@ def build_documents(
     embedder: Embedder,
     chunking: ChunkSettings | None = None,
     index_type: str = "flat-ip",
+    sentence_features: bool = True,
+    tagger: EntityTagger | None = None,
     rebuild: bool = False,
     progress: bool = False,
     batch_size: int = 64,
     sources: Sequence[Path | str] = (),
     started: float | None = None,
 ) -> BuildReport:
-    """:func:`build` for documents already read (benchmark corpora, tests)."""
+    """:func:`build` for documents already read (benchmark corpora, tests).
+
+    With ``sentence_features`` every sentence also gets its own embedding and its named
+    entities (what the answer extractor needs); retrieval-only benchmarks turn them off.
+    """
     if index_type not in INDEX_TYPES:
         raise ValueError(f"unknown index type {index_type!r}; choose one of {', '.join(INDEX_TYPES)}")
     chunking = chunking or ChunkSettings()
@@ -231,7 +285,9 @@ def build_documents(
     started = time.perf_counter() if started is None else started
     with _lock(index_dir):
         _recover(index_dir)
-        previous = None if rebuild else _previous(index_dir, embedder.name, chunking, index_type)
+        previous = None
+        if not rebuild:
+            previous = _previous(index_dir, embedder.name, chunking, index_type, sentence_features)
         old_docs = previous.documents if previous else {}
         if previous and _fingerprint(documents) == _manifest_fingerprint(previous.manifest):
             return BuildReport(
@@ -243,47 +299,67 @@ def build_documents(
                 up_to_date=True,
             )
 
-        reused: dict[str, tuple[list[Passage], np.ndarray]] = {}
+        parts: dict[str, _Parts] = {}
         if previous:
-            rows: dict[str, list[int]] = {}
-            for i, p in enumerate(previous.passages):
-                rows.setdefault(p.doc_id, []).append(i)
-            for doc in documents:
-                old = old_docs.get(doc.doc_id)
-                if old is not None and old.sha256 == doc.sha256:
-                    idx = rows.get(doc.doc_id, [])
-                    reused[doc.doc_id] = ([previous.passages[i] for i in idx], previous.embeddings[idx])
-
-        fresh_passages: dict[str, list[Passage]] = {
-            doc.doc_id: chunk(doc, chunking) for doc in documents if doc.doc_id not in reused
+            parts = {
+                doc.doc_id: previous.parts(doc.doc_id)
+                for doc in documents
+                if doc.doc_id in old_docs and old_docs[doc.doc_id].sha256 == doc.sha256
+            }
+        reused = set(parts)
+        fresh = [doc for doc in documents if doc.doc_id not in reused]
+        new_passages = {doc.doc_id: chunk(doc, chunking) for doc in fresh}
+        new_sentences = {
+            doc.doc_id: _unique_sentences(doc.doc_id, new_passages[doc.doc_id]) if sentence_features else []
+            for doc in fresh
         }
-        to_embed = [(doc, p) for doc in documents for p in fresh_passages.get(doc.doc_id, [])]
-        log.info("embedding %d passages of %d documents", len(to_embed), len(fresh_passages))
-        embed_started = time.perf_counter()
-        vectors = embedder.encode(
-            [passage_text(doc, p) for doc, p in to_embed], batch_size=batch_size, progress=progress
+        to_embed = [passage_text(doc, p) for doc in fresh for p in new_passages[doc.doc_id]]
+        sentence_texts = [r.sentence.text for doc in fresh for r in new_sentences[doc.doc_id]]
+        log.info(
+            "embedding %d passages and %d sentences of %d documents", len(to_embed), len(sentence_texts), len(fresh)
         )
+        embed_started = time.perf_counter()
+        vectors = embedder.encode(to_embed, batch_size=batch_size, progress=progress)
         embed_seconds = time.perf_counter() - embed_started
+        sentence_vectors = embedder.encode(sentence_texts, batch_size=batch_size, progress=progress)
+        entities = (tagger or EntityTagger()).tag(sentence_texts) if sentence_texts else []
         dimension = vectors.shape[1] if to_embed else _dimension(previous, embedder)
 
-        passages: list[Passage] = []
-        blocks: list[np.ndarray] = []
-        cursor = 0
-        for doc in documents:
-            if doc.doc_id in reused:
-                ps, vs = reused[doc.doc_id]
-            else:
-                ps = fresh_passages[doc.doc_id]
-                vs = vectors[cursor : cursor + len(ps)]
-                cursor += len(ps)
-            passages.extend(ps)
-            blocks.append(vs.reshape(-1, dimension))
-        embeddings = np.concatenate(blocks) if blocks else np.zeros((0, dimension), np.float32)
+        p_cursor = s_cursor = 0
+        for doc in fresh:
+            ps, recs = new_passages[doc.doc_id], new_sentences[doc.doc_id]
+            tagged = [
+                SentenceRecord(
+                    r.doc_id,
+                    r.sentence,
+                    tuple(Entity(r.sentence.start + a, r.sentence.start + b, label) for a, b, label in ents),
+                )
+                for r, ents in zip(recs, entities[s_cursor : s_cursor + len(recs)], strict=True)
+            ]
+            parts[doc.doc_id] = _Parts(
+                ps, vectors[p_cursor : p_cursor + len(ps)], tagged, sentence_vectors[s_cursor : s_cursor + len(recs)]
+            )
+            p_cursor += len(ps)
+            s_cursor += len(recs)
+
+        ordered = [parts[doc.doc_id] for doc in documents]
+        passages = [p for part in ordered for p in part.passages]
+        sentences = [r for part in ordered for r in part.sentences]
+        embeddings = _stack([part.passage_vectors for part in ordered], dimension)
+        sentence_embeddings = _stack([part.sentence_vectors for part in ordered], dimension)
 
         elapsed = time.perf_counter() - started
         manifest = _manifest(documents, passages, embedder.name, dimension, chunking, index_type, sources, elapsed)
         manifest["embedding"] = {"passages": len(to_embed), "seconds": round(embed_seconds, 3)}
-        _write(index_dir, manifest, documents, passages, embeddings, [passage_text_for(documents, p) for p in passages])
+        manifest["sentences"] = {
+            "features": sentence_features,
+            "count": len(sentences),
+            "entities": (tagger or EntityTagger()).name
+            if sentence_features and sentence_texts
+            else (previous.manifest.get("sentences", {}).get("entities") if previous else None),
+        }
+        texts = [passage_text_for(documents, p) for p in passages]
+        _write(index_dir, manifest, documents, passages, embeddings, texts, sentences, sentence_embeddings)
         ids = {d.doc_id for d in documents}
         return BuildReport(
             index_dir=str(index_dir),
@@ -296,6 +372,39 @@ def build_documents(
             embedded=len(to_embed),
             seconds=time.perf_counter() - started,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceRecord:
+    """A sentence of the index with its named entities (offsets into the document)."""
+
+    doc_id: str
+    sentence: Sentence
+    entities: tuple[Entity, ...] = ()
+
+
+@dataclass(slots=True)
+class _Parts:
+    """Everything an index holds for one document, reused whole when the document is unchanged."""
+
+    passages: list[Passage]
+    passage_vectors: np.ndarray
+    sentences: list[SentenceRecord]
+    sentence_vectors: np.ndarray
+
+
+def _unique_sentences(doc_id: str, passages: Sequence[Passage]) -> list[SentenceRecord]:
+    """The sentences of a document's passages, once each (neighbouring passages overlap)."""
+    seen: dict[tuple[int, int], Sentence] = {}
+    for p in passages:
+        for s in p.sentences:
+            seen.setdefault((s.start, s.end), s)
+    return [SentenceRecord(doc_id, s) for _, s in sorted(seen.items())]
+
+
+def _stack(blocks: Sequence[np.ndarray], dimension: int) -> np.ndarray:
+    blocks = [b.reshape(-1, dimension) for b in blocks]
+    return np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, dimension), np.float32)
 
 
 def passage_text(doc: Document, passage: Passage) -> str:
@@ -318,15 +427,20 @@ def _dimension(previous: Index | None, embedder: Embedder) -> int:
     return embedder.dimension
 
 
-def _same_settings(manifest: dict[str, Any], model_name: str, chunking: ChunkSettings, index_type: str) -> bool:
+def _same_settings(
+    manifest: dict[str, Any], model_name: str, chunking: ChunkSettings, index_type: str, sentence_features: bool
+) -> bool:
     return (
         manifest["model"]["name"] == model_name
         and manifest["chunking"] == chunking.as_dict()
         and manifest.get("index_type") == index_type
+        and manifest.get("sentences", {}).get("features") == sentence_features
     )
 
 
-def _previous(index_dir: Path, model_name: str, chunking: ChunkSettings, index_type: str) -> Index | None:
+def _previous(
+    index_dir: Path, model_name: str, chunking: ChunkSettings, index_type: str, sentence_features: bool
+) -> Index | None:
     """The current index if it can be reused for an incremental build, else ``None``."""
     try:
         previous = Index.load(index_dir)
@@ -335,7 +449,7 @@ def _previous(index_dir: Path, model_name: str, chunking: ChunkSettings, index_t
     except (IndexCorruptError, IndexMismatchError) as err:
         log.warning("rebuilding from scratch: %s", err)
         return None
-    if not _same_settings(previous.manifest, model_name, chunking, index_type):
+    if not _same_settings(previous.manifest, model_name, chunking, index_type, sentence_features):
         log.info("settings changed (model, chunking or index type): rebuilding from scratch")
         return None
     return previous
@@ -406,6 +520,8 @@ def _write(
     passages: Sequence[Passage],
     embeddings: np.ndarray,
     texts: Sequence[str],
+    sentences: Sequence[SentenceRecord],
+    sentence_embeddings: np.ndarray,
 ) -> None:
     parent = index_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -415,13 +531,20 @@ def _write(
     try:
         _write_jsonl(tmp / DOCUMENTS, (_document_to_json(d) for d in documents))
         _write_jsonl(tmp / PASSAGES, (_passage_to_json(p) for p in passages))
-        with open(tmp / EMBEDDINGS, "wb") as f:
-            np.save(f, embeddings, allow_pickle=False)
+        _write_jsonl(tmp / SENTENCES, (_sentence_to_json(r) for r in sentences))
+        for name, array in ((EMBEDDINGS, embeddings), (SENTENCE_EMBEDDINGS, sentence_embeddings)):
+            with open(tmp / name, "wb") as f:
+                np.save(f, array, allow_pickle=False)
         dense = faiss.IndexFlatIP(embeddings.shape[1])
         if len(embeddings):
             dense.add(embeddings)
         faiss.write_index(dense, str(tmp / DENSE))
         lexical = LexicalIndex.fit(texts)
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(set(tokenize(text)))
+        (tmp / ABBREVIATIONS).write_text(json.dumps(learn_aliases(documents), indent=1, ensure_ascii=False), "utf-8")
+        (tmp / TERMS).write_text(json.dumps({"passages": len(texts), "df": dict(df)}, ensure_ascii=False), "utf-8")
         (tmp / BM25_DIR).mkdir()
         if lexical.size:
             lexical.save(tmp / BM25_DIR)
@@ -503,7 +626,7 @@ def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
             f.write("\n")
 
 
-def _read_jsonl(path: Path, parse: Callable[[dict[str, Any]], Any]) -> Iterator[Any]:
+def _read_jsonl(path: Path, parse: Callable[..., Any], *extra: Any) -> Iterator[Any]:
     try:
         with open(path, encoding="utf-8") as f:
             lines = f.readlines()
@@ -513,9 +636,21 @@ def _read_jsonl(path: Path, parse: Callable[[dict[str, Any]], Any]) -> Iterator[
         raise IndexCorruptError(path, f"cannot be read ({err})") from err
     for number, line in enumerate(lines, 1):
         try:
-            yield parse(json.loads(line))
+            yield parse(json.loads(line), *extra)
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise IndexCorruptError(path, f"line {number} is malformed ({err})") from err
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise IndexCorruptError(path, "is missing") from err
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise IndexCorruptError(path, f"cannot be read as JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise IndexCorruptError(path, "is not a JSON object")
+    return data
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -555,6 +690,26 @@ def _document_from_json(data: dict[str, Any]) -> Document:
         metadata=dict(data.get("metadata") or {}),
         aliases=tuple(data.get("aliases") or ()),
     )
+
+
+def _sentence_to_json(r: SentenceRecord) -> dict[str, Any]:
+    s = r.sentence
+    return {
+        "doc_id": r.doc_id,
+        "start": s.start,
+        "end": s.end,
+        "kind": s.kind,
+        "entities": [[e.start, e.end, e.label] for e in r.entities],
+    }
+
+
+def _sentence_from_json(data: dict[str, Any], documents: dict[str, Document]) -> SentenceRecord:
+    doc = documents[data["doc_id"]]
+    start, end = int(data["start"]), int(data["end"])
+    if not 0 <= start < end <= len(doc.text):
+        raise ValueError(f"offsets {start}-{end} fall outside {data['doc_id']}")
+    entities = tuple(Entity(int(a), int(b), str(label)) for a, b, label in data["entities"])
+    return SentenceRecord(data["doc_id"], Sentence(start, end, doc.text[start:end], data["kind"]), entities)
 
 
 def _passage_to_json(p: Passage) -> dict[str, Any]:

@@ -60,8 +60,13 @@ class Retriever:
         self.embedder = embedder
         self.fusion = fusion or FusionSettings()
 
-    def search(self, queries: Sequence[str], k: int = 5, *, mode: str = "hybrid") -> list[list[Hit]]:
-        """The top ``k`` passages for each query, best first."""
+    def search(
+        self, queries: Sequence[str], k: int = 5, *, mode: str = "hybrid", vectors: np.ndarray | None = None
+    ) -> list[list[Hit]]:
+        """The top ``k`` passages for each query, best first.
+
+        ``vectors`` may carry the queries' embeddings when the caller has them already.
+        """
         if isinstance(queries, str):
             raise TypeError("search takes a batch of queries: pass [question]")
         if mode not in MODES:
@@ -76,7 +81,8 @@ class Retriever:
             return [[] for _ in queries]
         n = min(max(self.fusion.candidates, k), n_passages)
 
-        vectors = self.embedder.encode(list(queries)) if mode != "bm25" else None
+        if vectors is None and mode != "bm25":
+            vectors = self.embedder.encode(list(queries))
         dense_ids = None
         if vectors is not None:
             _, dense_ids = self.index.dense.search(vectors, n)

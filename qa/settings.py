@@ -29,9 +29,12 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(0.5, ge=0)
     dense_weight: float = Field(1.0, ge=0)
     candidates: int = Field(100, ge=1)
+    answer_threshold: float | None = Field(None, ge=0, le=1, description="Abstain below this confidence")
     cache_dir: Path = Field(Path.home() / ".cache" / "civic-qa", description="Benchmark caches")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    max_question_chars: int = Field(1000, ge=1, description="Longest question the web app accepts")
+    max_top_k: int = Field(20, ge=1, description="Most passages one web request may ask for")
 
 
 @lru_cache(maxsize=1)

@@ -71,3 +71,45 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     dense_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A named entity (spaCy label) with offsets into its document."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An extractive answer: ``text == document.text[start:end]``, inside ``sentence``.
+
+    ``confidence`` is in [0, 1]; ``passage`` is the retrieved passage the answer was read from
+    (the citation).
+    """
+
+    text: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    sentence: Sentence
+    confidence: float
+    passage: Passage
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one question gets: an answer or an honest ``no_answer``, and the passages behind it.
+
+    ``timings`` holds milliseconds per stage (``encode``, ``search``, ``extract``).
+    """
+
+    question: str
+    no_answer: bool
+    answer: Answer | None
+    passages: tuple[Hit, ...]
+    confidence: float
+    timings: dict[str, float] = field(default_factory=dict, hash=False, compare=False)

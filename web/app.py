@@ -5,99 +5,90 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.embed import Embedder
 from index.store import Index
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, InvalidQueryError, QAError
+from qa.answer import answer
 from qa.retriever import FusionSettings, Retriever
 from qa.settings import Settings, get_settings
-from web.deps import AppState, app_state
+from web import api, errors
+from web.deps import WEB, AppState
+from web.pages import pages
+from web.schemas import ask_request_model
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 1000
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'none'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+DOCS_PAGES = ("/docs", "/docs/oauth2-redirect", "/redoc")  # FastAPI's own pages load their scripts
 
 
-class Health(BaseModel):
-    status: str
-    documents: int
-    passages: int
-    model: str
-    built_at: str
-
-
-class PassageOut(BaseModel):
-    doc_id: str
-    title: str
-    start: int
-    end: int
-    text: str
-    score: float
-    heading_path: list[str]
-
-
-class ErrorOut(BaseModel):
-    detail: str
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
+    """The app for ``settings``; ``embedder`` lets a caller share a model already loaded."""
     settings = settings or get_settings()
+    ask_request = ask_request_model(settings.max_question_chars, settings.max_top_k)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        embedder = Embedder(settings.model, settings.model_path)
-        index = Index.load(settings.index_dir, model_name=embedder.name)
+        model = embedder or Embedder(settings.model, settings.model_path)
+        index = Index.load(settings.index_dir, model_name=model.name)
         fusion = FusionSettings(
             settings.fusion, settings.rrf_k, settings.bm25_weight, settings.dense_weight, settings.candidates
         )
-        retriever = Retriever(index, embedder, fusion)
-        retriever.search(["warm up"], 1)  # loads the model now, not on the first request
-        app.state.qa = AppState(settings, retriever)
+        retriever = Retriever(index, model, fusion)
+        answer(["warm up"], retriever, top_k=1)  # loads the model and the reader now, not on the first request
+        app.state.qa = AppState(settings, retriever, ask_request)
         yield
 
-    app = FastAPI(title="civic-qa", version="0.1.0", lifespan=lifespan)
-
-    @app.exception_handler(QAError)
-    async def qa_error(request: Request, exc: QAError) -> JSONResponse:
-        code = 400 if isinstance(exc, InvalidQueryError) else 503
-        if isinstance(exc, IndexNotFoundError | IndexCorruptError | IndexMismatchError):
-            code = 503
-        return JSONResponse({"detail": str(exc)}, status_code=code)
-
-    @app.get("/healthz", response_model=Health)
-    def healthz(state: Annotated[AppState, Depends(app_state)]) -> Health:
-        index = state.retriever.index
-        return Health(
-            status="ok",
-            documents=len(index.documents),
-            passages=len(index.passages),
-            model=index.model_name,
-            built_at=str(index.manifest.get("built_at", "")),
-        )
-
-    @app.get("/search", response_model=list[PassageOut], responses={400: {"model": ErrorOut}})
-    def search(
-        state: Annotated[AppState, Depends(app_state)],
-        q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
-        k: Annotated[int, Query(ge=1, le=50)] = 5,
-    ) -> list[PassageOut]:
-        hits = state.retriever.search([q], k)[0]
-        return [
-            PassageOut(
-                doc_id=h.passage.doc_id,
-                title=h.title,
-                start=h.passage.start,
-                end=h.passage.end,
-                text=h.passage.text,
-                score=h.score,
-                heading_path=list(h.passage.heading_path),
-            )
-            for h in hits
-        ]
-
+    app = FastAPI(
+        title="civic-qa",
+        version="0.1.0",
+        summary="Extractive answers, with citations, from civic documents",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(SecurityHeaders)
+    app.include_router(api.router(settings, ask_request))
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
+
+
+class SecurityHeaders:
+    """``nosniff`` on every response; a strict CSP (no scripts at all) and no framing on our pages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if headers.get("content-type", "").startswith("text/html") and scope["path"] not in DOCS_PAGES:
+                    headers["Content-Security-Policy"] = CSP
+                    headers["X-Frame-Options"] = "DENY"
+                    headers["Referrer-Policy"] = "no-referrer"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

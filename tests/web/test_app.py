@@ -1,22 +1,342 @@
+"""The web app over a real index (real model, real FAISS) of a tiny corpus: API, pages, errors."""
+
 from __future__ import annotations
 
-from pathlib import Path
+import html
+import http.client
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from index.embed import Embedder
-from index.store import build
-from qa.settings import Settings
-from web.app import create_app
+import web.deps
+from index.store import Index
+from qa.errors import IndexCorruptError, InvalidQueryError
+from qa.types import Result
+from tests.web.conftest import SCRIPT
+
+QUESTION = "What is the SMS short code of Pehchaan?"
+ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+JSON = {"content-type": "application/json"}
+MARK = re.compile(r"<mark([^>]*)>(.*?)</mark>", re.S)
+DOC_TEXT = re.compile(r'<div class="doc-text">(.*?)</div>', re.S)
 
 
-def test_healthz_and_search(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    build([corpus], tmp_path / "idx", embedder=embedder)
-    app = create_app(Settings(index_dir=tmp_path / "idx"))
-    with TestClient(app) as client:
-        health = client.get("/healthz").json()
-        assert health["documents"] == 3 and health["model"] == embedder.name and health["passages"] >= 3
-        rows = client.get("/search", params={"q": "identity short code", "k": 2}).json()
-        assert rows[0]["doc_id"] == "pehchaan.md" and len(rows) == 2
-        assert client.get("/search", params={"q": "", "k": 2}).status_code == 422
-        assert client.get("/search", params={"q": "x", "k": 0}).status_code == 422
+def ask(client: TestClient, question: str = QUESTION, **extra: Any) -> dict[str, Any]:
+    response = client.post("/ask", json={"question": question, **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_healthz_and_search(client: TestClient, index: Index) -> None:
+    health = client.get("/healthz").json()
+    assert health["documents"] == len(index.documents) == 5
+    assert health["passages"] == len(index.passages) and health["model"] == index.model_name
+    assert health["built_at"]
+    rows = client.get("/search", params={"q": "identity short code", "k": 2}).json()
+    assert rows[0]["doc_id"] == "pehchaan.md" and len(rows) == 2
+    for q, k in (("", 2), ("x", 0), ("x", 21), ("x", "two"), ("   ", 2)):
+        response = client.get("/search", params={"q": q, "k": k})
+        assert response.status_code == 422 and isinstance(response.json()["detail"], str)
+
+
+def test_ask_answers_with_offsets_into_the_document(client: TestClient, index: Index) -> None:
+    body = ask(client, top_k=3)
+    assert body["question"] == QUESTION and body["no_answer"] is False
+    answer = body["answer"]
+    doc = index.document(answer["doc_id"])
+    assert doc is not None and answer["doc_id"] == "pehchaan.md" and answer["title"] == "Pehchaan"
+    assert answer["text"] == doc.text[answer["start"] : answer["end"]] and "8070" in answer["text"]
+    sentence = answer["sentence"]
+    assert sentence["text"] == doc.text[sentence["start"] : sentence["end"]]
+    assert sentence["start"] <= answer["start"] < answer["end"] <= sentence["end"]
+    assert 0 <= answer["confidence"] <= 1 and body["took_ms"] > 0
+    assert 1 <= len(body["passages"]) <= 3
+    for p in body["passages"]:
+        assert p["text"] == index.document(p["doc_id"]).text[p["start"] : p["end"]]
+        assert p["title"] and "date" in p and isinstance(p["score"], float)
+
+
+def test_ask_strips_the_question_and_honours_top_k(client: TestClient) -> None:
+    body = ask(client, f"  {QUESTION}\n", top_k=1)
+    assert body["question"] == QUESTION and len(body["passages"]) == 1
+    raw = b'{"question": "What is Pehchaan?", "top_k": 2}'
+    response = client.post("/ask", content=raw, headers={"content-type": "application/json; charset=utf-8"})
+    assert response.status_code == 200 and len(response.json()["passages"]) == 2
+
+
+BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str]] = [
+    ("empty question", {"json": {"question": ""}}, 422, "empty"),
+    ("blank question", {"json": {"question": " \n\t "}}, 422, "empty"),
+    ("long question", {"json": {"question": "why " * 251}}, 422, "at most 1000 characters"),
+    ("question not a string", {"json": {"question": 42}}, 422, "must be a string"),
+    ("question null", {"json": {"question": None}}, 422, "must be a string"),
+    ("no question", {"json": {"top_k": 3}}, 422, "`question` is required"),
+    ("unknown field", {"json": {"question": "x", "k": 3}}, 422, "`k` is not a field"),
+    ("top_k zero", {"json": {"question": "x", "top_k": 0}}, 422, "from 1 to 20"),
+    ("top_k negative", {"json": {"question": "x", "top_k": -3}}, 422, "from 1 to 20"),
+    ("top_k too big", {"json": {"question": "x", "top_k": 21}}, 422, "from 1 to 20"),
+    ("top_k huge", {"json": {"question": "x", "top_k": 10**30}}, 422, "from 1 to 20"),
+    ("top_k string", {"json": {"question": "x", "top_k": "5"}}, 422, "whole number"),
+    ("top_k float", {"json": {"question": "x", "top_k": 2.5}}, 422, "whole number"),
+    ("top_k bool", {"json": {"question": "x", "top_k": True}}, 422, "whole number"),
+    ("top_k null", {"json": {"question": "x", "top_k": None}}, 422, "whole number"),
+    ("malformed JSON", {"content": b'{"question": "x"', "headers": JSON}, 422, "JSON"),
+    ("not UTF-8", {"content": b'{"question": "\xff"}', "headers": JSON}, 400, "UTF-8"),
+    (
+        "lone surrogate",
+        {"content": rb'{"question": "\ud800?"}', "headers": JSON},
+        422,
+        "",
+    ),
+    ("JSON array", {"json": ["x"]}, 422, "JSON object"),
+    ("JSON string", {"json": "x"}, 422, "JSON object"),
+    ("empty body", {"content": b"", "headers": JSON}, 422, ""),
+    ("text/plain", {"content": b'{"question": "x"}', "headers": {"content-type": "text/plain"}}, 415, "JSON"),
+    ("form", {"data": {"question": "x"}}, 415, "application/json"),
+    ("no content type", {"content": b'{"question": "x"}'}, 415, "application/json"),
+]
+
+
+@pytest.mark.parametrize(("case", "kwargs", "status", "says"), BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS])
+def test_ask_rejects_bad_requests_with_a_readable_detail(
+    client: TestClient, case: str, kwargs: dict[str, Any], status: int, says: str
+) -> None:
+    response = client.post("/ask", **kwargs)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and detail.endswith(".") and says in detail
+    assert "Traceback" not in detail and "{'" not in detail
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(InvalidQueryError("the question has no words to search for"), 422), (IndexCorruptError("idx", "broken"), 503)],
+)
+def test_domain_errors_map_to_http_codes(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, error: Exception, status: int
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> list[Result]:
+        raise error
+
+    monkeypatch.setattr(web.deps, "answer", fail)
+    response = client.post("/ask", json={"question": "why?"})
+    assert response.status_code == status and response.json() == {"detail": str(error)}
+    page = client.get("/", params={"q": "why?"})
+    assert page.status_code == status and page.headers["content-type"].startswith("text/html")
+    assert html.escape(str(error)) in page.text and 'href="/"' in page.text
+
+
+def test_other_errors_are_json_too(client: TestClient) -> None:
+    response = client.get("/ask")
+    assert response.status_code == 405 and isinstance(response.json()["detail"], str)
+    response = client.get("/nowhere", headers={"accept": "application/json"})
+    assert response.status_code == 404 and "/nowhere" in response.json()["detail"]
+
+
+def test_openapi_declares_ask_with_its_models(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    post = schema["paths"]["/ask"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/AskRequest")
+    responses = post["responses"]
+    assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/AskResponse")
+    assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ValidationErrorOut")
+    assert responses["415"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    models = schema["components"]["schemas"]
+    request = models["AskRequest"]["properties"]
+    assert request["question"]["maxLength"] == 1000 and request["top_k"]["maximum"] == 20
+    assert {"question", "no_answer", "answer", "passages", "took_ms"} <= set(models["AskResponse"]["properties"])
+    assert {"text", "doc_id", "title", "start", "end", "confidence", "sentence"} <= set(
+        models["AnswerOut"]["properties"]
+    )
+    assert models["ErrorOut"]["properties"]["detail"]["type"] == "string"
+    assert "/" not in schema["paths"] and not any(p.startswith("/doc") for p in schema["paths"])
+
+
+def test_home_page_is_a_labelled_search_box(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert '<label for="q">' in page and 'id="q" name="q"' in page and "autofocus" in page
+    assert '<meta name="viewport"' in page and '<form class="ask" action="/" method="get"' in page
+    assert "<script" not in page.lower() and "style=" not in page
+
+
+def test_answer_page_marks_the_answer_and_cites_passages(client: TestClient, index: Index) -> None:
+    body = ask(client)
+    answer, sentence = body["answer"], body["answer"]["sentence"]
+    page = client.get("/", params={"q": QUESTION}).text
+    assert f'value="{html.escape(QUESTION)}"' in page
+    assert f"<strong>{round(answer['confidence'] * 100)}%</strong>" in page
+    quote = re.search(r'<blockquote class="sentence">(.*?)</blockquote>', page, re.S)
+    assert quote is not None
+    before, marked = quote.group(1).split("<mark>", 1)
+    marked, after = marked.split("</mark>", 1)
+    cut_at, cut_end = answer["start"] - sentence["start"], answer["end"] - sentence["start"]
+    assert html.unescape(marked) == answer["text"]
+    assert html.unescape(before) == sentence["text"][:cut_at]
+    assert html.unescape(after) == sentence["text"][cut_end:]
+
+    links = re.findall(r'<a class="citation" href="([^"]+)">([^<]+)</a>\s*<span class="date">(.*?)</span>', page)
+    assert len(links) == len(body["passages"])
+    for href, title, date in links:
+        url = urlsplit(html.unescape(href))
+        doc = index.document(url.path.removeprefix("/doc/"))
+        assert doc is not None and html.unescape(title) == doc.title and url.fragment == "hl"
+        assert (doc.date or "undated") in date
+        params = parse_qs(url.query)
+        assert params["q"] == [QUESTION] and int(params["start"][0]) < int(params["end"][0])
+    first = parse_qs(urlsplit(html.unescape(links[0][0])).query)
+    assert any(
+        p["doc_id"] == answer["doc_id"] and [str(p["start"])] == first["start"] and [str(p["end"])] == first["end"]
+        for p in body["passages"]
+    )
+
+
+def test_no_answer_page_says_so_and_shows_related_passages(client: TestClient) -> None:
+    question = "Who won the cricket world cup?"
+    body = client.post("/ask", json={"question": question}).json()
+    assert body["no_answer"] is True and body["answer"] is None and body["passages"]
+    page = client.get("/", params={"q": question}).text
+    assert "These documents don't say." in page and "Related passages" in page
+    assert len(re.findall(r'<a class="citation"', page)) == len(body["passages"]) and "<mark" not in page
+
+
+def test_page_question_errors_show_the_form_again(client: TestClient) -> None:
+    response = client.get("/", params={"q": "w" * 1001})
+    assert response.status_code == 422 and "at most 1000 characters" in response.text
+    assert 'aria-invalid="true"' in response.text and 'role="alert"' in response.text
+    response = client.get("/", params={"q": "   "})
+    assert response.status_code == 422 and "The question is empty" in response.text
+
+
+def test_untrusted_text_renders_inert(client: TestClient, index: Index) -> None:
+    question = f"What does the complaint portal {SCRIPT} accept?"
+    answer_page = client.get("/", params={"q": question})
+    assert answer_page.status_code == 200
+    assert SCRIPT not in answer_page.text and "<script" not in answer_page.text.lower()
+    assert f"What does the complaint portal {ESCAPED_SCRIPT} accept?" in answer_page.text
+    assert ESCAPED_SCRIPT in answer_page.text  # the document's title and passage, cited
+
+    doc = index.document("unsafe.md")
+    assert doc is not None and SCRIPT in doc.title
+    start = doc.text.index(SCRIPT, doc.text.index("portal"))
+    page = client.get("/doc/unsafe.md", params={"start": start, "end": start + len(SCRIPT), "q": question}).text
+    assert "<script" not in page.lower()
+    assert f"<h1>Notes {ESCAPED_SCRIPT}</h1>" in page
+    assert f'<mark id="hl">{ESCAPED_SCRIPT}</mark>' in page
+    assert "&#34;quotes&#34; &amp; &lt;b&gt;tags&lt;/b&gt;" in page
+
+
+def _document_parts(page: str) -> tuple[str, str | None, str]:
+    """The document page's text before, inside and after its highlight, unescaped."""
+    body = DOC_TEXT.search(page)
+    assert body is not None
+    found = MARK.search(body.group(1))
+    if found is None:
+        return html.unescape(body.group(1)), None, ""
+    assert found.group(1) == ' id="hl"'
+    before, after = body.group(1)[: found.start()], body.group(1)[found.end() :]
+    return html.unescape(before), html.unescape(found.group(2)), html.unescape(after)
+
+
+def test_document_page_highlights_the_cited_range_from_offsets(client: TestClient, index: Index) -> None:
+    doc = index.document("transit/brt.md")
+    assert doc is not None
+    passage = next(p for p in index.passages if p.doc_id == doc.doc_id and "250,000" in p.text)
+    response = client.get(f"/doc/{doc.doc_id}", params={"start": passage.start, "end": passage.end})
+    assert response.status_code == 200
+    before, marked, after = _document_parts(response.text)
+    assert marked == doc.text[passage.start : passage.end] == passage.text
+    assert before == doc.text[: passage.start] and after == doc.text[passage.end :]
+    # One character in, one out: the cut follows the offsets, not the words.
+    before, marked, after = _document_parts(
+        client.get(f"/doc/{doc.doc_id}", params={"start": passage.start + 1, "end": passage.end - 1}).text
+    )
+    assert marked == doc.text[passage.start + 1 : passage.end - 1] and before + marked + after == doc.text
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("5", "5"), ("9", "3"), ("-1", "4"), ("0", "999999"), ("a", "4"), ("1.5", "4"), ("٣", "9"), ("3", None), ("", "")],
+)
+def test_document_page_ignores_a_bad_range(client: TestClient, index: Index, start: str, end: str | None) -> None:
+    params = {"start": start} if end is None else {"start": start, "end": end}
+    response = client.get("/doc/pehchaan.md", params=params)
+    assert response.status_code == 200 and "<mark" not in response.text
+    assert "not in this document" in response.text
+    assert _document_parts(response.text)[0] == index.documents["pehchaan.md"].text
+
+
+def test_document_page_resolves_aliases_and_links_back(client: TestClient, index: Index) -> None:
+    assert index.aliases == {"copy/pehchaan.md": "pehchaan.md"}
+    page = client.get("/doc/copy/pehchaan.md", params={"q": "a & b"}).text
+    assert "<h1>Pehchaan</h1>" in page and '<a href="/?q=a+%26+b">' in page
+    assert _document_parts(page) == (index.documents["pehchaan.md"].text, None, "")
+
+
+@pytest.mark.parametrize(
+    "path", ["/doc/nope.md", "/doc/", "/doc/%2E%2E/unsafe.md", "/doc/copy/%2e%2e/unsafe.md", "/doc/..%2Funsafe.md"]
+)
+def test_unknown_documents_get_an_html_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
+    assert "Page not found" in response.text and '<a href="/">' in response.text
+
+
+def test_dot_dot_sent_raw_gets_an_html_404(live_server: str) -> None:
+    """A client that does not normalise the path (curl --path-as-is) reaches the route with ``..``."""
+    url = urlsplit(live_server)
+    for path in ("/doc/../unsafe.md", "/doc/copy/../../unsafe.md", "/doc/..", "/../etc/passwd"):
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request("GET", path, headers={"Accept": "text/html"})
+        response = conn.getresponse()
+        body = response.read().decode()
+        conn.close()
+        assert response.status == 404, path
+        assert response.getheader("content-type", "").startswith("text/html") and '<a href="/">' in body
+
+
+def test_security_headers(client: TestClient) -> None:
+    for path in ("/", f"/?q={QUESTION}", "/doc/pehchaan.md?start=1&end=5", "/doc/nope", "/nowhere"):
+        response = client.get(path, headers={"accept": "text/html"})
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "script-src 'none'" in csp and "frame-ancestors 'none'" in csp
+        assert "style-src 'self'" in csp and response.headers["x-content-type-options"] == "nosniff"
+    for path in ("/healthz", "/static/style.css"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        JSON_VALUES,
+        st.fixed_dictionaries({"question": st.text(max_size=1200)}, optional={"top_k": JSON_VALUES}),
+    )
+)
+def test_no_json_body_gets_a_5xx(client: TestClient, body: Any) -> None:
+    response = client.post("/ask", json=body)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert isinstance(response.json()["detail"], str)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.text(max_size=1100), start=st.text(max_size=6), end=st.text(max_size=6))
+def test_no_page_query_gets_a_5xx(client: TestClient, q: str, start: str, end: str) -> None:
+    assert client.get("/", params={"q": q}).status_code < 500
+    assert client.get("/doc/pehchaan.md", params={"start": start, "end": end, "q": q}).status_code == 200

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embed import Embedder
+from index.store import Index, build
+from qa.answer import MODEL_PATH, Reader, ReaderModel, answer, question_type
+from qa.errors import InvalidQueryError
+from qa.retriever import Retriever
+from tests.conftest import write_corpus
+
+
+@pytest.fixture
+def retriever(corpus: Path, tmp_path: Path, embedder: Embedder) -> Retriever:
+    build([corpus], tmp_path / "idx", embedder=embedder)
+    return Retriever(Index.load(tmp_path / "idx"), embedder)
+
+
+def test_answer_is_a_verbatim_span_with_its_sentence(retriever: Retriever) -> None:
+    result = answer(["Which SMS short code reaches the identity service?"], retriever)[0]
+    assert not result.no_answer and result.answer is not None
+    a = result.answer
+    doc = retriever.index.documents[a.doc_id]
+    assert a.doc_id == "pehchaan.md" and "8070" in a.sentence.text
+    assert doc.text[a.start : a.end] == a.text
+    assert doc.text[a.sentence.start : a.sentence.end] == a.sentence.text
+    assert a.sentence.start <= a.start < a.end <= a.sentence.end
+    assert 0.0 <= a.confidence <= 1.0 and a.confidence == result.confidence
+    assert a.passage in [h.passage for h in result.passages]
+    assert set(result.timings) == {"encode", "search", "extract"}
+
+
+def test_typed_question_is_narrowed_to_the_entity(retriever: Retriever) -> None:
+    result = answer(["In which month does the fellowship cohort start?"], retriever, threshold=0.0)[0]
+    assert result.answer is not None and result.answer.text == "July"
+    assert "cohort starts in July" in result.answer.sentence.text
+
+
+def test_abstains_when_the_documents_do_not_say(retriever: Retriever) -> None:
+    result = answer(["How much money did the World Bank give to the hackathon winners?"], retriever)[0]
+    assert result.no_answer and result.answer is None
+    assert result.passages  # still offered as related reading
+    assert result.confidence < 0.4
+
+
+def test_threshold_zero_always_answers_and_one_never(retriever: Retriever) -> None:
+    q = ["What do fellows build?"]
+    assert answer(q, retriever, threshold=0.0)[0].answer is not None
+    assert answer(q, retriever, threshold=1.0)[0].no_answer
+
+
+def test_headings_are_never_answers(retriever: Retriever) -> None:
+    questions = ["What is Pehchaan?", "What are the channels?", "Civic hackathon", "Pehchaan"]
+    for result in answer(questions, retriever, threshold=0.0):
+        assert result.answer is not None and result.answer.sentence.kind != "heading"
+
+
+def test_a_batch_equals_its_questions_one_by_one(retriever: Retriever) -> None:
+    questions = ["What do fellows build?", "Where is the hackathon?", "How do I reach Pehchaan by SMS?"]
+    batch = answer(questions, retriever)
+    single = [answer([q], retriever)[0] for q in questions]
+    assert [r.answer.text if r.answer else None for r in batch] == [r.answer.text if r.answer else None for r in single]
+    assert [r.confidence for r in batch] == pytest.approx([r.confidence for r in single], abs=1e-4)
+
+
+def test_empty_questions_are_refused(retriever: Retriever) -> None:
+    with pytest.raises(InvalidQueryError):
+        answer(["  "], retriever)
+    with pytest.raises(TypeError):
+        answer("a bare string", retriever)  # type: ignore[arg-type]
+
+
+def test_abbreviations_defined_in_the_corpus_match_both_ways(tmp_path: Path, embedder: Embedder) -> None:
+    folder = write_corpus(
+        tmp_path / "c",
+        {
+            "board.md": "# Board\n\nThe Khyber Pakhtunkhwa Information Technology Board (KPITB) runs the portal.\n\n"
+            "The KPITB office opened a helpdesk in Peshawar in 2020.",
+            "other.md": "# Other\n\nThe office of the board opened a cafe.",
+        },
+    )
+    build([folder], tmp_path / "idx", embedder=embedder)
+    index = Index.load(tmp_path / "idx")
+    assert index.abbreviations == {"kpitb": ["Khyber Pakhtunkhwa Information Technology Board"]}
+    reader = Reader(index)
+    question = "Where did the Khyber Pakhtunkhwa Information Technology Board open a helpdesk?"
+    vector = embedder.encode([question])[0]
+    hits = Retriever(index, embedder).search([question], 3, vectors=vector[None, :])[0]
+    cands = {c.record.sentence.text: c for c in reader.candidates(question, vector, hits)}
+    helpdesk = cands["The KPITB office opened a helpdesk in Peshawar in 2020."]
+    lexical = dict(zip(reader.model.sentence.features, helpdesk.features, strict=True))["lexical"]
+    assert lexical > 0.8  # "Khyber Pakhtunkhwa Information Technology Board" is covered by "KPITB"
+
+
+@pytest.mark.parametrize(
+    ("question", "label"),
+    [
+        ("Who chairs the board?", "PERSON"),
+        ("When was it signed?", "DATE"),
+        ("How many graduates were placed?", "CARDINAL"),
+        ("How much money did the World Bank give?", "MONEY"),
+        ("Where was the MOU signed?", "GPE"),
+        ("Which university did she attend?", "ORG"),
+    ],
+)
+def test_question_types(question: str, label: str) -> None:
+    assert label in question_type(question)
+
+
+def test_untyped_question() -> None:
+    assert question_type("What does the Cloud First Policy focus on?") == frozenset()
+
+
+def test_regression_confidence_weights_must_match_their_features(tmp_path: Path) -> None:
+    """A model file whose confidence weights were one short of its features was loaded and crashed later."""
+    data = json.loads(MODEL_PATH.read_text())
+    data["confidence"]["weights"] = data["confidence"]["weights"][:-1]
+    bad = tmp_path / "reader.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="retrain"):
+        ReaderModel.load(bad)
+    assert ReaderModel.load(MODEL_PATH).confidence.weights.shape == (len(data["confidence"]["features"]),)
+
+
+def test_index_keeps_sentence_vectors_and_entities(retriever: Retriever) -> None:
+    index = retriever.index
+    assert len(index.sentences) == index.sentence_embeddings.shape[0] > 5
+    assert np.allclose(np.linalg.norm(index.sentence_embeddings, axis=1), 1.0, atol=1e-4)
+    for record in index.sentences:
+        doc = index.documents[record.doc_id]
+        assert doc.text[record.sentence.start : record.sentence.end] == record.sentence.text
+        for e in record.entities:
+            assert record.sentence.start <= e.start < e.end <= record.sentence.end
+    labels = {e.label for r in index.sentences for e in r.entities}
+    assert {"DATE", "ORG"} <= labels

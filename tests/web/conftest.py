@@ -1,0 +1,81 @@
+"""One tiny corpus and index for the web tests (built once per module), and clients of the app."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from index.embed import Embedder
+from index.store import Index, build
+from qa.settings import Settings
+from tests.conftest import THREE_DOCS, write_corpus
+from web.app import create_app
+
+SCRIPT = "<script>alert(1)</script>"
+FILLER = "".join(
+    f"Section {i}. The provincial archive keeps minutes of meeting number {i} in a bound ledger.\n\n"
+    for i in range(1, 80)
+)
+WEB_DOCS = {
+    **THREE_DOCS,
+    "transit/brt.md": (
+        "# Peshawar BRT annual report\n\n"
+        + FILLER
+        + "## Ridership\n\nThe Peshawar BRT carries about 250,000 passengers a day on its Zu buses.\n"
+    ),
+    "copy/pehchaan.md": THREE_DOCS["pehchaan.md"],  # byte-identical: an alias of pehchaan.md
+    "unsafe.md": (
+        f"# Notes {SCRIPT}\n\nThe complaint portal {SCRIPT} accepts grievances from citizens of Swat.\n"
+        'A second line with "quotes" & <b>tags</b>.\n'
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def web_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    folder = tmp_path_factory.mktemp("web")
+    docs = write_corpus(folder / "docs", WEB_DOCS)
+    build([docs], folder / "idx", embedder=embedder)
+    return folder / "idx"
+
+
+@pytest.fixture(scope="module")
+def index(web_index: Path) -> Index:
+    return Index.load(web_index)
+
+
+@pytest.fixture(scope="module")
+def client(web_index: Path, embedder: Embedder) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(index_dir=web_index), embedder=embedder)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def live_server(web_index: Path, embedder: Embedder) -> Iterator[str]:
+    """The app served by a real uvicorn on a free port of 127.0.0.1, in a thread: its base URL."""
+    app = create_app(Settings(index_dir=web_index), embedder=embedder)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()

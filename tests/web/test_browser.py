@@ -1,0 +1,88 @@
+"""A real headless Chromium (Debian's, never a downloaded one) with JavaScript off, against a live uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from index.store import Index
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent: install Debian's chromium (.ci/run does)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_ask_read_the_answer_and_follow_the_citation(browser: Any, live_server: str, index: Index) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1000, "height": 800})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    try:
+        page.goto(live_server + "/")
+        box = page.get_by_label("Ask a question about the documents")
+        expect(box).to_be_focused()  # autofocus
+        box.fill("How many passengers does the Peshawar BRT carry a day?")
+        with page.expect_navigation():
+            box.press("Enter")
+        assert urlsplit(page.url).path == "/" and parse_qs(urlsplit(page.url).query)["q"]
+
+        answer = page.locator(".answer-text")
+        expect(answer).to_be_visible()
+        assert answer.inner_text().strip() and "These documents don't say." not in answer.inner_text()
+        expect(page.locator(".sentence mark")).to_have_text(answer.inner_text().strip())
+        expect(page.locator(".confidence")).to_contain_text("%")
+
+        first = page.locator("a.citation").first
+        expect(first).to_have_text("Peshawar BRT annual report")
+        first.click()
+        page.wait_for_load_state()
+        url = urlsplit(page.url)
+        assert url.path == "/doc/transit/brt.md" and url.fragment == "hl"
+        params = parse_qs(url.query)
+        start, end = int(params["start"][0]), int(params["end"][0])
+        doc = index.documents["transit/brt.md"]
+
+        mark = page.locator("mark#hl")
+        expect(mark).to_have_count(1)
+        assert mark.text_content() == doc.text[start:end] and "250,000" in doc.text[start:end]
+        expect(mark).to_be_in_viewport()  # the #hl fragment scrolled it into view, far down the page
+        expect(page.locator("h1")).not_to_be_in_viewport()  # ... and the top of the page out of it
+
+        page.get_by_role("link", name="Back to the answer").click()
+        page.wait_for_load_state()
+        expect(page.locator(".answer-text")).to_have_text(answer.inner_text())
+        assert not problems, problems  # no CSP violations, no missing stylesheet or icon
+    finally:
+        context.close()

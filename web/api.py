@@ -1,0 +1,59 @@
+"""The JSON API: ``POST /ask``, ``GET /search``, ``GET /healthz``.
+
+No ``from __future__ import annotations`` here: FastAPI reads the body type of ``/ask`` (a model
+made for the settings' limits) from the annotation at run time.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from qa.settings import Settings
+from web.deps import AppState, answer_question, app_state, require_json
+from web.schemas import AskRequest, AskResponse, ErrorOut, Health, PassageOut, ValidationErrorOut
+
+State = Annotated[AppState, Depends(app_state)]
+
+UNAVAILABLE = {503: {"model": ErrorOut, "description": "The index cannot be used"}}
+ERRORS = {
+    422: {"model": ValidationErrorOut, "description": "The question or a parameter is not acceptable"},
+    **UNAVAILABLE,
+}
+
+
+def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
+    api = APIRouter(tags=["api"])
+
+    @api.post(
+        "/ask",
+        response_model=AskResponse,
+        dependencies=[Depends(require_json)],
+        responses={415: {"model": ErrorOut, "description": "The body is not JSON"}, **ERRORS},
+        summary="Answer a question from the documents",
+    )
+    def ask(body: ask_request, state: State) -> AskResponse:  # type: ignore[valid-type]
+        """An extractive answer (verbatim, with offsets into its document) or `no_answer`, and the
+        passages it was read from."""
+        result, took_ms = answer_question(state, body.question, body.top_k)
+        return AskResponse.of(result, took_ms, state.index)
+
+    @api.get("/search", response_model=list[PassageOut], responses=ERRORS, summary="Retrieve passages")
+    def search(
+        state: State,
+        q: Annotated[str, Query(min_length=1, max_length=settings.max_question_chars)],
+        k: Annotated[int, Query(ge=1, le=settings.max_top_k)] = 5,
+    ) -> list[PassageOut]:
+        return [PassageOut.of(hit, state.index) for hit in state.retriever.search([q], k)[0]]
+
+    @api.get("/healthz", response_model=Health, responses=UNAVAILABLE, summary="Index and model in use")
+    def healthz(state: State) -> Health:
+        index = state.index
+        return Health(
+            status="ok",
+            documents=len(index.documents),
+            passages=len(index.passages),
+            model=index.model_name,
+            built_at=str(index.manifest.get("built_at", "")),
+        )
+
+    return api

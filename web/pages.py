@@ -1,0 +1,63 @@
+"""The HTML pages: ask (``/``, ``/?q=...``) and read a document (``/doc/{doc_id}``). No JavaScript."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from qa.errors import InvalidQueryError
+from web.deps import AppState, answer_question, app_state, templates
+from web.errors import describe, error_page, status_for
+from web.views import cut, parse_range, present
+
+State = Annotated[AppState, Depends(app_state)]
+
+pages = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@pages.get("/")
+def home(request: Request, state: State, q: str | None = None) -> Response:
+    context = {
+        "question": q or "",
+        "max_chars": state.settings.max_question_chars,
+        "documents": len(state.index.documents),
+        "view": None,
+        "error": None,
+    }
+    if not q:
+        return templates.TemplateResponse(request, "index.html", context)
+    try:
+        asked = state.ask_request(question=q)
+    except ValidationError as err:
+        context["error"] = describe(err.errors(), max_top_k=state.settings.max_top_k)
+        return templates.TemplateResponse(request, "index.html", context, status_code=422)
+    try:
+        result, took_ms = answer_question(state, asked.question, asked.top_k)
+    except InvalidQueryError as err:
+        context["error"] = str(err)
+        return templates.TemplateResponse(request, "index.html", context, status_code=status_for(err))
+    context["view"] = present(result, state.index, took_ms)
+    return templates.TemplateResponse(request, "index.html", context)
+
+
+@pages.get("/doc/{doc_id:path}")
+def document(
+    request: Request, state: State, doc_id: str, start: str | None = None, end: str | None = None, q: str | None = None
+) -> Response:
+    parts = doc_id.replace("\\", "/").split("/")
+    doc = None if ".." in parts or "\x00" in doc_id else state.index.document(doc_id)
+    if doc is None:
+        return error_page(request, 404, "No document has this id. Ask a question to find the documents.")
+    span = parse_range(start, end, len(doc.text))
+    marked = cut(doc.text, *span) if span else None
+    context = {
+        "doc": doc,
+        "marked": marked,
+        "bad_range": marked is None and (start is not None or end is not None),
+        "back": "/?" + urlencode({"q": q}) if q else None,
+    }
+    return templates.TemplateResponse(request, "document.html", context)

@@ -1,0 +1,144 @@
+"""Pydantic models of the HTTP edge: requests, responses and errors, as OpenAPI shows them.
+
+The domain speaks frozen dataclasses (``qa.types``); these models exist only here, at the edge.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, create_model
+
+from index.store import Index
+from qa.types import Answer, Hit, Result
+
+DEFAULT_TOP_K = 5
+
+
+class ErrorOut(BaseModel):
+    """Every error response: a message for people."""
+
+    detail: str = Field(description="What is wrong and how to fix it")
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="Where the problem is, e.g. ['body', 'top_k']")
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(ErrorOut):
+    """A request that does not validate: the message, and pydantic's findings behind it."""
+
+    errors: list[ValidationIssue] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    passages: int
+    model: str
+    built_at: str
+
+
+class SentenceOut(BaseModel):
+    text: str
+    start: int = Field(description="Character offset into the document's original text")
+    end: int
+    kind: str = Field("text", description="text, item, row, code or heading")
+
+
+class AnswerOut(BaseModel):
+    text: str = Field(description="The answer, verbatim: the document's text[start:end]")
+    doc_id: str
+    title: str
+    start: int = Field(description="Character offset into the document's original text")
+    end: int
+    confidence: float = Field(description="From 0 to 1")
+    sentence: SentenceOut = Field(description="The sentence the answer stands in")
+
+    @classmethod
+    def of(cls, answer: Answer) -> AnswerOut:
+        s = answer.sentence
+        return cls(
+            text=answer.text,
+            doc_id=answer.doc_id,
+            title=answer.title,
+            start=answer.start,
+            end=answer.end,
+            confidence=answer.confidence,
+            sentence=SentenceOut(text=s.text, start=s.start, end=s.end, kind=s.kind),
+        )
+
+
+class PassageOut(BaseModel):
+    doc_id: str
+    title: str
+    date: str | None = Field(None, description="The document's date (YYYY-MM-DD) when it has one")
+    start: int = Field(description="Character offset into the document's original text")
+    end: int
+    text: str = Field(description="The passage: the document's text[start:end]")
+    score: float
+    heading_path: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, hit: Hit, index: Index) -> PassageOut:
+        p = hit.passage
+        doc = index.document(p.doc_id)
+        return cls(
+            doc_id=p.doc_id,
+            title=hit.title,
+            date=doc.date if doc else None,
+            start=p.start,
+            end=p.end,
+            text=p.text,
+            score=hit.score,
+            heading_path=list(p.heading_path),
+        )
+
+
+class AskResponse(BaseModel):
+    question: str
+    no_answer: bool = Field(description="True when the documents do not answer the question")
+    confidence: float = Field(description="From 0 to 1")
+    answer: AnswerOut | None
+    passages: list[PassageOut] = Field(description="The retrieved passages, best first")
+    took_ms: float = Field(description="Time spent answering, in milliseconds")
+    timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per stage")
+
+    @classmethod
+    def of(cls, result: Result, took_ms: float, index: Index) -> AskResponse:
+        return cls(
+            question=result.question,
+            no_answer=result.no_answer,
+            confidence=result.confidence,
+            answer=AnswerOut.of(result.answer) if result.answer is not None else None,
+            passages=[PassageOut.of(h, index) for h in result.passages],
+            took_ms=round(took_ms, 3),
+            timings={k: round(v, 3) for k, v in result.timings.items()},
+        )
+
+
+class AskRequest(BaseModel):
+    """The body of ``POST /ask``; :func:`ask_request_model` makes the one with this app's limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str
+    top_k: int = DEFAULT_TOP_K
+
+
+def ask_request_model(max_question_chars: int, max_top_k: int) -> type[AskRequest]:
+    """``AskRequest`` with the limits of these settings, so that OpenAPI states them exactly."""
+    question: Any = (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=max_question_chars),
+        ],
+        Field(description="A question in words", examples=["Who signed the MOU with PITB?"]),
+    )
+    top_k: Any = (
+        Annotated[StrictInt, Field(ge=1, le=max_top_k)],
+        Field(DEFAULT_TOP_K, description="How many passages to retrieve and read"),
+    )
+    return create_model("AskRequest", __base__=AskRequest, question=question, top_k=top_k)
