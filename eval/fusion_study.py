@@ -22,9 +22,9 @@ from qa.retriever import FusionSettings, Retriever
 GRID: tuple[tuple[str, str, FusionSettings], ...] = (
     ("bm25 alone", "bm25", FusionSettings()),
     ("dense alone", "dense", FusionSettings()),
-    *((f"rrf k={k}", "hybrid", FusionSettings(rrf_k=k)) for k in (10, 30, 60, 100)),
+    *((f"rrf k={k}", "hybrid", FusionSettings(method="rrf", rrf_k=k, bm25_weight=1.0)) for k in (10, 30, 60, 100)),
     *(
-        (f"rrf k=60 bm25:dense={wb}:{wd}", "hybrid", FusionSettings(bm25_weight=wb, dense_weight=wd))
+        (f"rrf k=60 bm25:dense={wb}:{wd}", "hybrid", FusionSettings(method="rrf", bm25_weight=wb, dense_weight=wd))
         for wb, wd in ((1.5, 1.0), (2.0, 1.0), (1.0, 1.5))
     ),
     *(

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from eval.metrics import mrr_at_k, ndcg_at_k, percentile, recall_at_k, unique_docs
@@ -125,17 +125,7 @@ def run(
     # Enough passages per query to rank ``depth`` distinct documents.
     per_doc = max(1.0, len(index.passages) / max(1, len(index.documents)))
     k = int(depth * per_doc * 2) + 10
-    deep = Retriever(
-        index,
-        embedder,
-        FusionSettings(
-            method=fusion.method,
-            rrf_k=fusion.rrf_k,
-            bm25_weight=fusion.bm25_weight,
-            dense_weight=fusion.dense_weight,
-            candidates=k,
-        ),
-    )
+    deep = Retriever(index, embedder, replace(fusion, candidates=k))
     product = Retriever(index, embedder, fusion)
     rows = []
     for mode in ("bm25", "dense", "hybrid"):

@@ -162,20 +162,6 @@ def _embedder(settings: Settings) -> Any:
     return Embedder(settings.model, settings.model_path)
 
 
-def _chunking(settings: Settings) -> Any:
-    from index.chunking import ChunkSettings
-
-    return ChunkSettings(settings.target_chars, settings.overlap_chars)
-
-
-def _fusion(settings: Settings) -> Any:
-    from qa.retriever import FusionSettings
-
-    return FusionSettings(
-        settings.fusion, settings.rrf_k, settings.bm25_weight, settings.dense_weight, settings.candidates
-    )
-
-
 def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False) -> Any:
     from index.store import build
 
@@ -183,7 +169,7 @@ def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebu
         paths or settings.docs,
         index_dir,
         embedder=_embedder(settings),
-        chunking=_chunking(settings),
+        chunking=settings.chunk_settings(),
         index_type=settings.index_type,
         rebuild=rebuild,
         progress=_progress(),
@@ -218,7 +204,7 @@ def load_retriever(index_dir: Path, settings: Settings) -> Any:
 
     embedder = _embedder(settings)
     index = Index.load(index_dir, model_name=embedder.name)
-    return Retriever(index, embedder, _fusion(settings))
+    return Retriever(index, embedder, settings.fusion_settings())
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
@@ -308,7 +294,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     index_dir = _index_dir(args, settings)
     paths = args.paths or settings.docs
     state = status(
-        paths, index_dir, model_name=settings.model, chunking=_chunking(settings), index_type=settings.index_type
+        paths, index_dir, model_name=settings.model, chunking=settings.chunk_settings(), index_type=settings.index_type
     )
     if state != "fresh":
         print(f"{index_dir}: index {state}; building it from {', '.join(map(str, paths))}", file=sys.stderr)
@@ -334,7 +320,7 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
         args.squad,
         embedder=_embedder(settings),
         cache_dir=settings.cache_dir,
-        chunking=_chunking(settings),
+        chunking=settings.chunk_settings(),
     )
     for name, m in (("sentence", model.sentence), ("confidence", model.confidence)):
         weights = ", ".join(f"{f}={w:+.2f}" for f, w in zip(m.features, m.weights, strict=True))
@@ -362,7 +348,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
             args.corpora,
             embedder=_embedder(settings),
             cache_dir=settings.cache_dir,
-            chunking=_chunking(settings),
+            chunking=settings.chunk_settings(),
         )
         print(fusion_study.format_rows(rows))
         return 0
@@ -372,8 +358,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         embedder=_embedder(settings),
         cache_dir=settings.cache_dir,
         split=args.split,
-        chunking=_chunking(settings),
-        fusion=_fusion(settings),
+        chunking=settings.chunk_settings(),
+        fusion=settings.fusion_settings(),
     )
     if args.json:
         from dataclasses import asdict

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from index.chunking import ChunkSettings
+    from qa.retriever import FusionSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +40,16 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     max_question_chars: int = Field(1000, ge=1, description="Longest question the web app accepts")
     max_top_k: int = Field(20, ge=1, description="Most passages one web request may ask for")
+
+    def chunk_settings(self) -> ChunkSettings:
+        from index.chunking import ChunkSettings
+
+        return ChunkSettings(self.target_chars, self.overlap_chars)
+
+    def fusion_settings(self) -> FusionSettings:
+        from qa.retriever import FusionSettings
+
+        return FusionSettings(self.fusion, self.rrf_k, self.bm25_weight, self.dense_weight, self.candidates)
 
 
 @lru_cache(maxsize=1)

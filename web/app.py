@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from index.embed import Embedder
 from index.store import Index
 from qa.answer import answer
-from qa.retriever import FusionSettings, Retriever
+from qa.retriever import Retriever
 from qa.settings import Settings, get_settings
 from web import api, errors
 from web.deps import WEB, AppState
@@ -47,10 +47,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = embedder or Embedder(settings.model, settings.model_path)
         index = Index.load(settings.index_dir, model_name=model.name)
-        fusion = FusionSettings(
-            settings.fusion, settings.rrf_k, settings.bm25_weight, settings.dense_weight, settings.candidates
-        )
-        retriever = Retriever(index, model, fusion)
+        retriever = Retriever(index, model, settings.fusion_settings())
         answer(["warm up"], retriever, top_k=1)  # loads the model and the reader now, not on the first request
         app.state.qa = AppState(settings, retriever, ask_request)
         yield
