@@ -118,7 +118,7 @@ def fit_listwise(
 
 # The sentence model is a weighted sum; its weights are searched on this small grid (dense fixed at 1).
 GRID = {
-    "lexical": (0.4, 0.8, 1.2, 1.6),
+    "lexical": (0.4, 0.8, 1.2, 1.6, 2.0, 2.4),
     "context": (0.2, 0.4, 0.8),
     "typed_found": (0.2, 0.35, 0.6),
     "typed_missing": (0.0, -0.3),
