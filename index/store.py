@@ -37,7 +37,7 @@ import numpy as np
 from index.aliases import learn_aliases
 from index.chunking import ChunkSettings, chunk
 from index.embed import Embedder
-from index.entities import EntityTagger
+from index.entities import ENTITY_SCHEME, EntityTagger
 from index.lexical import LexicalIndex, tokenize
 from index.reader import read_documents
 from qa.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
@@ -354,9 +354,7 @@ def build_documents(
         manifest["sentences"] = {
             "features": sentence_features,
             "count": len(sentences),
-            "entities": (tagger or EntityTagger()).name
-            if sentence_features and sentence_texts
-            else (previous.manifest.get("sentences", {}).get("entities") if previous else None),
+            "entities": ENTITY_SCHEME if sentence_features else None,
         }
         texts = [passage_text_for(documents, p) for p in passages]
         _write(index_dir, manifest, documents, passages, embeddings, texts, sentences, sentence_embeddings)
@@ -435,6 +433,7 @@ def _same_settings(
         and manifest["chunking"] == chunking.as_dict()
         and manifest.get("index_type") == index_type
         and manifest.get("sentences", {}).get("features") == sentence_features
+        and (not sentence_features or manifest.get("sentences", {}).get("entities") == ENTITY_SCHEME)
     )
 
 

@@ -53,6 +53,10 @@ _TYPES: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
         re.compile(r"\b(what|which) (\w+ )?(percent(age)?|share|proportion|rate)\b|\bby how much\b"),
         frozenset({"PERCENT", "CARDINAL"}),
     ),
+    (re.compile(r"\b(web ?site|web address|url|link|home ?page)\b"), frozenset({"URL"})),
+    (re.compile(r"\be-?mail\b"), frozenset({"EMAIL", "URL"})),
+    (re.compile(r"\bcolou?rs?\b"), frozenset({"COLOR"})),
+    (re.compile(r"\bwhich version\b|\bwhat version\b"), frozenset({"VERSION", "CARDINAL"})),
     (re.compile(r"\bhow (long|old|often)\b"), frozenset({"DATE", "TIME", "QUANTITY"})),
     (
         re.compile(r"\bhow (many|much)\b|\bwhat (number|amount)\b"),
@@ -95,9 +99,8 @@ SENTENCE_FEATURES = (
     "echo",
     "length",
     "item",
-    "missing",
 )
-CONFIDENCE_FEATURES = ("logit", "margin", "dense", "lexical", "context", "typed_missing", "passage_dense", "missing")
+CONFIDENCE_FEATURES = ("logit", "margin", "dense", "lexical", "context", "typed_missing", "passage_dense")
 
 
 def question_type(question: str) -> frozenset[str]:
@@ -227,15 +230,6 @@ class Reader:
         q_lower = question.lower()
         top_score = max((h.score for h in hits), default=1.0) or 1.0
 
-        q_max = max((self._idf(t) for t in q_set), default=1.0) or 1.0
-
-        def missing(tokens: set[str]) -> float:
-            """IDF of the rarest question term absent from ``tokens``, relative to the rarest overall."""
-            absent = [
-                self._idf(t) for t in q_set if t not in tokens and not any(a <= tokens for a in alternatives.get(t, ()))
-            ]
-            return max(absent, default=0.0) / q_max
-
         def cover(tokens: set[str]) -> float:
             hit = (t for t in q_set if t in tokens or any(alt <= tokens for alt in alternatives.get(t, ())))
             return sum(self._idf(t) for t in hit) / q_mass
@@ -279,7 +273,6 @@ class Reader:
                         len(tokens & q_set) / len(tokens) if tokens else 1.0,
                         math.log1p(len(toks)),
                         1.0 if s.kind == "item" else 0.0,
-                        missing(tokens | heading_tokens | neighbours),
                     ]
                 )
                 out.append(Candidate(record, hit, x, span))

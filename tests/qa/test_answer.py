@@ -137,3 +137,18 @@ def test_index_keeps_sentence_vectors_and_entities(retriever: Retriever) -> None
             assert record.sentence.start <= e.start < e.end <= record.sentence.end
     labels = {e.label for r in index.sentences for e in r.entities}
     assert {"DATE", "ORG"} <= labels
+
+
+def test_pattern_entities_cover_types_spacy_lacks() -> None:
+    from index.entities import pattern_entities
+
+    text = "Visit https://pehchaan.kpgov.tech or www.kp.gov.pk, mail info@kp.gov.pk; plates are blue, KrakenD 2.4.1."
+    found = [(text[a:b], label) for a, b, label in pattern_entities(text)]
+    assert found == [
+        ("info@kp.gov.pk", "EMAIL"),
+        ("https://pehchaan.kpgov.tech", "URL"),
+        ("www.kp.gov.pk", "URL"),
+        ("blue", "COLOR"),
+        ("2.4.1", "VERSION"),
+    ]
+    assert question_type("What is the web address of the portal?") == frozenset({"URL"})
