@@ -1,21 +1,36 @@
-"""Answer accuracy on an eval set: top-1 answer accuracy and abstention, as issue #4 defines them.
+"""`qa eval`: how often the assistant is right on an eval set, with baselines side by side.
 
-An answerable question counts as right when the system answers and a gold string is contained
-in the returned answer or in its sentence (case- and space-insensitive); an unanswerable one
-when the system abstains.
+Systems compared in one run, all on the same index and questions:
+
+- ``hybrid + reader``: the product (hybrid retrieval, the sentence/span reader, abstention);
+- ``bm25 + reader`` and ``dense + reader``: the same reader on one retriever alone;
+- ``hybrid + first sentence``: a naive extractor, the first sentence of the top passage, which
+  never abstains.
+
+Metrics (SQuAD-style normalisation, ``eval.squad_metrics``): exact match and token F1 of the
+answer span (best over the gold strings), top-1 answer accuracy (a gold string inside the answer or
+its sentence), retrieval hit@1/@5 and MRR of the gold document, abstention precision and recall on
+unanswerable questions, overall accuracy counting a correct abstention as correct, latency p50/p95.
+EM and F1 follow the official SQuAD 2.0 script: an unanswerable question scores 1 when the system
+abstains and 0 otherwise; an answerable one scores 0 when it abstains.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from eval.metrics import percentile
 from eval.sets import EvalQuestion
+from eval.squad_metrics import compute_exact, compute_f1
 from qa.answer import Reader, answer
 from qa.retriever import Retriever
 from qa.types import Result
+
+SYSTEMS = ("hybrid + reader", "bm25 + reader", "dense + reader", "hybrid + first sentence")
 
 
 def normalize(text: str) -> str:
@@ -25,6 +40,7 @@ def normalize(text: str) -> str:
 
 
 def contains_gold(result: Result, golds: Sequence[str]) -> bool:
+    """Top-1 answer accuracy: the system answered and a gold string stands in the answer or its sentence."""
     if result.answer is None:
         return False
     hay = normalize(result.answer.text) + " || " + normalize(result.answer.sentence.text)
@@ -32,70 +48,229 @@ def contains_gold(result: Result, golds: Sequence[str]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class AnswerReport:
+class Record:
+    """One question's outcome, as written to failures.jsonl."""
+
+    id: str
+    question: str
+    gold: list[str]
+    gold_doc: str | None
+    answered: str | None
+    sentence: str | None
+    doc_id: str | None
+    confidence: float
+    correct: bool
+    exact: float
+    f1: float
+    gold_doc_rank: int | None
+    ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class SystemReport:
+    system: str
+    questions: int
     answerable: int
     unanswerable: int
-    answer_accuracy: float  # answered and gold in answer or sentence, over answerable
-    sentence_accuracy_if_forced: float  # same, ignoring abstention (the best sentence)
-    wrongly_abstained: float  # over answerable
-    abstention_accuracy: float  # abstained, over unanswerable
-    overall: float  # correct answers + correct abstentions, over all
+    exact: float  # SQuAD 2.0 style, over all questions (abstaining right on unanswerables scores 1)
+    f1: float
+    has_ans_exact: float
+    has_ans_f1: float
+    answer_accuracy: float  # top-1: gold in answer or sentence, over answerable
+    forced_accuracy: float  # the same for the best sentence, never abstaining
+    hit1: float
+    hit5: float
+    mrr: float
+    abstention_precision: float
+    abstention_recall: float
+    wrongly_abstained: float
+    overall: float
     p50_ms: float
     p95_ms: float
-    rows: tuple[tuple[EvalQuestion, Result, Result], ...]
+    records: tuple[Record, ...] = field(repr=False, default=())
+
+    def metrics(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("records")
+        return data
 
 
-def evaluate(
-    questions: Sequence[EvalQuestion], retriever: Retriever, *, top_k: int = 5, threshold: float | None = None
-) -> AnswerReport:
+def _doc_rank(result: Result, gold: str | None, canonical: Callable[[str], str]) -> int | None:
+    if gold is None:
+        return None
+    seen: list[str] = []
+    for hit in result.passages:
+        doc = canonical(hit.passage.doc_id)
+        if doc not in seen:
+            seen.append(doc)
+    target = canonical(gold)
+    return seen.index(target) + 1 if target in seen else None
+
+
+def first_sentence(result: Result, reader: Reader) -> Result:
+    """The naive extractor: the first non-heading sentence of the top passage, always answered."""
+    from qa.types import Answer
+
+    for hit in result.passages:
+        for s in hit.passage.sentences:
+            if s.kind != "heading":
+                doc = reader.index.documents[hit.passage.doc_id]
+                a = Answer(s.text, doc.doc_id, doc.title, s.start, s.end, s, 1.0, hit.passage)
+                return Result(result.question, False, a, result.passages, 1.0, result.timings)
+    return result
+
+
+def evaluate_system(
+    system: str,
+    questions: Sequence[EvalQuestion],
+    retriever: Retriever,
+    *,
+    top_k: int = 5,
+    threshold: float | None = None,
+    progress: Callable[[], None] | None = None,
+) -> SystemReport:
+    """Run one system over ``questions`` one at a time (latency as a user sees it)."""
+    mode = system.split(" ")[0]
     reader = Reader(retriever.index)
-    results = [answer([q.question], retriever, top_k=top_k, threshold=threshold, reader=reader)[0] for q in questions]
-    forced = answer([q.question for q in questions], retriever, top_k=top_k, threshold=0.0, reader=reader)
-    ans = [(q, r, f) for q, r, f in zip(questions, results, forced, strict=True) if q.answerable]
-    una = [(q, r, f) for q, r, f in zip(questions, results, forced, strict=True) if not q.answerable]
-    right = sum(contains_gold(r, q.answers) for q, r, _ in ans)
-    abstained_right = sum(r.no_answer for _, r, _ in una)
-    times = [sum(r.timings.values()) for r in results]
-    return AnswerReport(
+    index = retriever.index
+
+    def canonical(doc_id: str) -> str:
+        return index.aliases.get(doc_id, doc_id)
+
+    records: list[Record] = []
+    forced_right = 0
+    for q in questions:
+        started = time.perf_counter()
+        result = answer([q.question], retriever, top_k=top_k, threshold=threshold, reader=reader, mode=mode)[0]
+        if system.endswith("first sentence"):
+            result = first_sentence(result, reader)
+        ms = (time.perf_counter() - started) * 1000
+        if q.answerable:
+            forced = (
+                result
+                if result.answer
+                else answer([q.question], retriever, top_k=top_k, threshold=0.0, reader=reader, mode=mode)[0]
+            )
+            forced_right += contains_gold(forced, q.answers)
+        predicted = result.answer.text if result.answer else ""
+        golds = list(q.answers) or [""]
+        records.append(
+            Record(
+                id=q.id,
+                question=q.question,
+                gold=list(q.answers),
+                gold_doc=q.doc,
+                answered=result.answer.text if result.answer else None,
+                sentence=result.answer.sentence.text if result.answer else None,
+                doc_id=result.answer.doc_id if result.answer else None,
+                confidence=round(result.confidence, 4),
+                correct=contains_gold(result, q.answers) if q.answerable else result.no_answer,
+                exact=float(max(compute_exact(g, predicted) for g in golds)),
+                f1=float(max(compute_f1(g, predicted) for g in golds)),
+                gold_doc_rank=_doc_rank(result, q.doc, canonical),
+                ms=round(ms, 3),
+            )
+        )
+        if progress:
+            progress()
+    return summarize(system, questions, records, forced_right)
+
+
+def summarize(
+    system: str, questions: Sequence[EvalQuestion], records: Sequence[Record], forced_right: int
+) -> SystemReport:
+    ans = [r for q, r in zip(questions, records, strict=True) if q.answerable]
+    una = [r for q, r in zip(questions, records, strict=True) if not q.answerable]
+    abstained = [r for r in records if r.answered is None]
+
+    def share(n: float, d: int) -> float:
+        return n / d if d else 0.0
+
+    times = [r.ms for r in records]
+    return SystemReport(
+        system=system,
+        questions=len(records),
         answerable=len(ans),
         unanswerable=len(una),
-        answer_accuracy=right / len(ans) if ans else 0.0,
-        sentence_accuracy_if_forced=sum(contains_gold(f, q.answers) for q, _, f in ans) / len(ans) if ans else 0.0,
-        wrongly_abstained=sum(r.no_answer for _, r, _ in ans) / len(ans) if ans else 0.0,
-        abstention_accuracy=abstained_right / len(una) if una else 0.0,
-        overall=(right + abstained_right) / len(questions) if questions else 0.0,
+        exact=share(sum(r.exact for r in records), len(records)),
+        f1=share(sum(r.f1 for r in records), len(records)),
+        has_ans_exact=share(sum(r.exact for r in ans), len(ans)),
+        has_ans_f1=share(sum(r.f1 for r in ans), len(ans)),
+        answer_accuracy=share(sum(r.correct for r in ans), len(ans)),
+        forced_accuracy=share(forced_right, len(ans)),
+        hit1=share(sum(r.gold_doc_rank == 1 for r in ans), len(ans)),
+        hit5=share(sum(r.gold_doc_rank is not None and r.gold_doc_rank <= 5 for r in ans), len(ans)),
+        mrr=share(sum(1 / r.gold_doc_rank for r in ans if r.gold_doc_rank), len(ans)),
+        abstention_precision=share(sum(r.gold_doc is None and not r.gold for r in abstained), len(abstained)),
+        abstention_recall=share(sum(r.answered is None for r in una), len(una)),
+        wrongly_abstained=share(sum(r.answered is None for r in ans), len(ans)),
+        overall=share(sum(r.correct for r in records), len(records)),
         p50_ms=percentile(times, 50),
         p95_ms=percentile(times, 95),
-        rows=tuple(zip(questions, results, forced, strict=True)),
+        records=tuple(records),
     )
 
 
-def format_report(name: str, report: AnswerReport) -> str:
-    return "\n".join(
-        [
-            f"{name}: {report.answerable} answerable, {report.unanswerable} unanswerable",
-            "| metric | value |",
-            "|---|---:|",
-            f"| top-1 answer accuracy (gold in answer or its sentence) | {report.answer_accuracy:.1%} |",
-            f"| same, never abstaining | {report.sentence_accuracy_if_forced:.1%} |",
-            f"| wrongly abstained (answerable) | {report.wrongly_abstained:.1%} |",
-            f"| abstention accuracy (unanswerable) | {report.abstention_accuracy:.1%} |",
-            f"| overall (correct answers + correct abstentions) | {report.overall:.1%} |",
-            f"| latency p50 / p95 ms | {report.p50_ms:.1f} / {report.p95_ms:.1f} |",
-        ]
-    )
-
-
-def format_failures(report: AnswerReport) -> str:
-    lines = []
-    for q, r, f in report.rows:
-        ok = (not q.answerable and r.no_answer) or (q.answerable and contains_gold(r, q.answers))
-        if ok:
-            continue
-        got = "ABSTAIN" if r.no_answer else repr(r.answer.text[:80])
-        best = f.answer.sentence.text[:110] if f.answer else "-"
+def format_table(name: str, reports: Sequence[SystemReport]) -> str:
+    first = reports[0]
+    lines = [
+        f"{name}: {first.questions} questions ({first.unanswerable} unanswerable)",
+        "",
+        "| system | top-1 answer acc | never abstaining | EM | F1 | HasAns F1 | doc hit@1 | hit@5 | MRR "
+        "| abstain P | abstain R | overall | p50 ms | p95 ms |",
+        "|---|" + "---:|" * 13,
+    ]
+    for r in reports:
         lines.append(
-            f"- {q.id} [{'ans' if q.answerable else 'UNANS'}] {q.question}\n    gold={list(q.answers)[:2]} got={got} "
-            f"conf={r.confidence:.2f} doc={f.answer.doc_id if f.answer else '-'}\n    best: {best}"
+            f"| {r.system} | {r.answer_accuracy:.1%} | {r.forced_accuracy:.1%} | {r.exact:.1%} | {r.f1:.1%} "
+            f"| {r.has_ans_f1:.1%} | {r.hit1:.1%} | {r.hit5:.1%} | {r.mrr:.3f} | {r.abstention_precision:.1%} "
+            f"| {r.abstention_recall:.1%} | {r.overall:.1%} | {r.p50_ms:.1f} | {r.p95_ms:.1f} |"
         )
     return "\n".join(lines)
+
+
+def format_failures(report: SystemReport) -> str:
+    lines = []
+    for r in report.records:
+        if r.correct:
+            continue
+        got = "ABSTAIN" if r.answered is None else repr(r.answered[:80])
+        lines.append(
+            f"- {r.id} [{'ans' if r.gold else 'UNANS'}] {r.question}\n    gold={r.gold[:2]} got={got} "
+            f"conf={r.confidence:.2f} doc={r.doc_id or '-'} gold doc rank={r.gold_doc_rank}"
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    threshold: float
+    coverage: float  # share of questions answered
+    accuracy: float  # share of answered questions answered right
+    overall: float  # right answers + right abstentions, over all
+
+
+def coverage_curve(records: Sequence[Record], thresholds: Sequence[float] | None = None) -> list[CurvePoint]:
+    """Coverage against accuracy as the confidence threshold moves (records from a threshold-0 run)."""
+    thresholds = thresholds if thresholds is not None else [i / 100 for i in range(0, 100, 2)]
+    points = []
+    for t in thresholds:
+        answered = [r for r in records if r.answered is not None and r.confidence >= t]
+        right = sum(r.correct for r in answered)
+        abstained_right = sum(1 for r in records if not r.gold and (r.answered is None or r.confidence < t))
+        points.append(
+            CurvePoint(
+                t,
+                len(answered) / len(records) if records else 0.0,
+                right / len(answered) if answered else 1.0,
+                (right + abstained_right) / len(records) if records else 0.0,
+            )
+        )
+    return points
+
+
+def calibrate(records: Sequence[Record]) -> CurvePoint:
+    """The threshold with the best overall accuracy (a wrong answer and a missed one cost the same)."""
+    curve = coverage_curve(records)
+    best = max(p.overall for p in curve)
+    return next(p for p in curve if p.overall == best)

@@ -55,8 +55,20 @@ def load_squad(path: Path) -> tuple[list, list[SquadQuestion], list[str]]:
     return documents, questions, titles
 
 
-def split(questions: Sequence[SquadQuestion], titles: Sequence[str], part: str) -> list[SquadQuestion]:
-    train = set(titles[:TRAIN_ARTICLES])
+PARTS = ("train", "test", "all")
+
+
+def split(
+    questions: Sequence[SquadQuestion], titles: Sequence[str], part: str, train_articles: int = TRAIN_ARTICLES
+) -> list[SquadQuestion]:
+    """The questions of ``part``: ``train`` = the first ``train_articles`` articles, ``test`` = the others."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}, got {part!r}")
+    if train_articles < 0:
+        raise ValueError(f"train_articles must be >= 0, got {train_articles}")
+    if part == "all":
+        return list(questions)
+    train = set(titles[:train_articles])
     return [q for q in questions if (q.article in train) == (part == "train")]
 
 

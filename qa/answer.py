@@ -40,7 +40,18 @@ from qa.retriever import Retriever
 from qa.types import Answer, Entity, Hit, Result, Sentence
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "reader.json"
-DEFAULT_THRESHOLD = 0.3  # chosen on the pooled dev sets (QA_ANSWER_THRESHOLD sweep); see README
+CALIBRATION_PATH = MODEL_PATH.with_name("calibration.json")
+FALLBACK_THRESHOLD = 0.3
+
+
+@lru_cache(maxsize=1)
+def default_threshold() -> float:
+    """The abstention threshold `qa eval --calibrate` chose on the dev sets (``calibration.json``)."""
+    try:
+        return float(json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))["threshold"])
+    except (OSError, ValueError, KeyError):
+        return FALLBACK_THRESHOLD
+
 
 # Question type → entity labels that can answer it; the first pattern that matches wins.
 _MONEY_WORDS = (
@@ -285,7 +296,7 @@ class Reader:
 
     def read(self, question: str, vector: np.ndarray, hits: Sequence[Hit], threshold: float | None = None) -> Result:
         """Pick the answer to ``question`` from the sentences of ``hits``, or abstain."""
-        threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        threshold = default_threshold() if threshold is None else threshold
         cands = self.candidates(question, vector, hits)
         if not cands:
             return Result(question, True, None, tuple(hits), 0.0)
@@ -347,8 +358,11 @@ def answer(
     top_k: int = 5,
     threshold: float | None = None,
     reader: Reader | None = None,
+    mode: str = "hybrid",
 ) -> list[Result]:
     """Answer a batch of questions (a single question is a batch of one).
+
+    ``mode`` picks the retrieval (``hybrid``, ``bm25`` or ``dense``), for baselines.
 
     ``timings`` of each result hold milliseconds spent encoding, searching and extracting.
     """
@@ -363,7 +377,7 @@ def answer(
     t0 = time.perf_counter()
     vectors = retriever.embedder.encode(list(questions))
     t1 = time.perf_counter()
-    all_hits = retriever.search(list(questions), top_k, vectors=vectors)
+    all_hits = retriever.search(list(questions), top_k, vectors=vectors, mode=mode)
     t2 = time.perf_counter()
     encode_ms, search_ms = (t1 - t0) * 1000 / len(questions), (t2 - t1) * 1000 / len(questions)
     results = []

@@ -59,11 +59,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
 
-    p = sub.add_parser("eval", help="answer accuracy and abstention on an eval set")
-    p.add_argument("--set", type=Path, action="append", required=True, help="eval set JSONL (repeatable)")
-    p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
+    p = sub.add_parser("eval", help="accuracy, abstention and latency on eval sets, baselines side by side")
+    p.add_argument(
+        "--set", type=Path, action="append", help="eval set JSONL, repeatable (default: the seeds dev and test sets)"
+    )
+    p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built if missing)")
     p.add_argument("--k", type=_positive_int, default=5, help="passages to read (default 5)")
+    p.add_argument("--product-only", action="store_true", help="skip the baselines")
     p.add_argument("--failures", action="store_true", help="list every wrong answer")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--out", type=Path, help="write report.md, metrics.json, failures.jsonl and plots here")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="choose the abstention threshold on these (dev!) sets and write it where the app reads it",
+    )
+    p.add_argument("--squad", type=Path, help="also run the reader on this SQuAD 2.0 file's test articles")
+    p.add_argument("--limit", type=_positive_int, help="at most this many SQuAD questions")
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
     bench = p.add_subparsers(dest="bench", required=True, parser_class=_Parser)
@@ -274,17 +286,98 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.answer_eval import evaluate, format_failures, format_report
-    from eval.sets import load_eval_set
+def _shown(path: Path) -> str:
+    """A path relative to the project when it lies inside it (provenance that reads the same anywhere)."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from eval import answer_eval
+    from eval.report import write_report
+    from eval.sets import SETS_DIR, load_eval_set
+    from qa.answer import CALIBRATION_PATH, default_threshold
+
+    if args.calibrate:
+        paths = args.set or [SETS_DIR / "seeds-dev.jsonl"]
+        if any("test" in p.stem for p in paths):
+            print("qa eval: error: --calibrate tunes the threshold: give it dev sets, never test sets", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        paths = args.set or [SETS_DIR / "seeds-dev.jsonl", SETS_DIR / "seeds-test.jsonl"]
+    sets = [(path.name, load_eval_set(path)) for path in paths]
+    if args.index is None:
+        build_index([], settings.index_dir, settings)  # the default corpus; a no-op when up to date
     retriever = load_retriever(_index_dir(args, settings), settings)
-    for path in args.set:
-        report = evaluate(load_eval_set(path), retriever, top_k=args.k, threshold=settings.answer_threshold)
-        print(format_report(str(path), report))
-        if args.failures:
-            print(format_failures(report))
-        print()
+    systems = answer_eval.SYSTEMS[:1] if args.product_only else answer_eval.SYSTEMS
+    total = sum(len(qs) for _, qs in sets) * (len(systems) + 1)
+    tables, records = [], []
+    with tqdm(total=total, disable=not _progress(), desc="qa eval", unit="q") as bar:
+        for name, questions in sets:
+            reports = [
+                answer_eval.evaluate_system(
+                    system, questions, retriever, top_k=args.k, threshold=settings.answer_threshold, progress=bar.update
+                )
+                for system in systems
+            ]
+            tables.append((name, reports))
+            records += answer_eval.evaluate_system(
+                systems[0], questions, retriever, top_k=args.k, threshold=0.0, progress=bar.update
+            ).records
+    threshold = settings.answer_threshold if settings.answer_threshold is not None else default_threshold()
+    curve = answer_eval.coverage_curve(records)
+    extra: dict[str, Any] = {}
+    if args.calibrate:
+        point = answer_eval.calibrate(records)
+        calibration = {
+            "threshold": point.threshold,
+            "provenance": {
+                "command": "qa eval --calibrate " + " ".join(f"--set {_shown(p)}" for p in paths),
+                "criterion": "best overall accuracy (right answers + right abstentions) on these sets",
+                "overall": round(point.overall, 4),
+                "coverage": round(point.coverage, 4),
+                "accuracy_of_answers": round(point.accuracy, 4),
+                "questions": len(records),
+                "calibrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+        }
+        CALIBRATION_PATH.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
+        default_threshold.cache_clear()
+        extra["calibration"] = calibration
+        print(
+            f"calibrated threshold {point.threshold:.2f}: overall {point.overall:.1%}, coverage {point.coverage:.1%}, "
+            f"accuracy of answers {point.accuracy:.1%}; wrote {CALIBRATION_PATH}"
+        )
+    if args.squad:
+        from eval import squad_eval
+
+        report = squad_eval.run(
+            args.squad,
+            embedder=retriever.embedder,
+            cache_dir=settings.cache_dir,
+            chunking=settings.chunk_settings(),
+            limit=args.limit,
+            progress=_progress(),
+        )
+        extra["squad"] = {**report.metrics(), "table": squad_eval.format_report(report)}
+    if args.json:
+        payload = {"threshold": threshold, "sets": {n: [r.metrics() for r in rs] for n, rs in tables}, **extra}
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        for name, reports in tables:
+            print(answer_eval.format_table(name, reports))
+            if args.failures:
+                print(answer_eval.format_failures(reports[0]))
+            print()
+        if "squad" in extra:
+            print(extra["squad"]["table"])
+    if args.out:
+        written = write_report(args.out, tables, curve, threshold, extra)
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from eval import latency_bench
-from eval.answer_eval import contains_gold, evaluate, normalize
+from eval.answer_eval import Record, calibrate, coverage_curve, evaluate_system, normalize
 from eval.sets import EvalQuestion
 from eval.train_reader import fit_listwise, fit_logistic
 from index.embed import Embedder
@@ -26,14 +26,48 @@ def test_evaluate_counts_answers_and_abstentions(corpus: Path, tmp_path: Path, e
         EvalQuestion("a2", "In which month does the fellowship cohort start?", ("July",), "fellowship.txt"),
         EvalQuestion("u1", "How much money did the World Bank give the hackathon winners?", (), None),
     ]
-    report = evaluate(questions, retriever)
-    assert (report.answerable, report.unanswerable) == (2, 1)
-    rows = {q.id: r for q, r, _ in report.rows}
-    right = sum(contains_gold(rows[q.id], q.answers) for q in questions[:2])
+    report = evaluate_system("hybrid + reader", questions, retriever)
+    assert (report.questions, report.answerable, report.unanswerable) == (3, 2, 1)
+    rows = {r.id: r for r in report.records}
+    right = rows["a1"].correct + rows["a2"].correct
+    u_abstained = rows["u1"].answered is None
     assert report.answer_accuracy == right / 2
-    assert report.abstention_accuracy == float(rows["u1"].no_answer)
-    assert report.overall == (right + rows["u1"].no_answer) / 3
-    assert report.sentence_accuracy_if_forced >= report.answer_accuracy
+    assert report.abstention_recall == float(u_abstained)
+    assert report.overall == (right + u_abstained) / 3
+    assert report.forced_accuracy >= report.answer_accuracy
+    assert rows["a1"].gold_doc_rank == 1 and report.hit5 == 1.0
+    # SQuAD 2.0 style: an abstention on the unanswerable question scores 1, an answer 0.
+    assert rows["u1"].exact == rows["u1"].f1 == float(u_abstained)
+    if rows["a2"].answered == "July":
+        assert rows["a2"].exact == rows["a2"].f1 == 1.0
+
+
+def test_naive_baseline_never_abstains(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    build([corpus], tmp_path / "idx", embedder=embedder)
+    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+    questions = [EvalQuestion("u1", "How much money did the World Bank give the hackathon winners?", (), None)]
+    report = evaluate_system("hybrid + first sentence", questions, retriever)
+    (record,) = report.records
+    assert record.answered is not None and not record.correct and report.abstention_recall == 0.0
+
+
+def _record(rid: str, gold: list[str], answered: str | None, confidence: float, correct: bool) -> Record:
+    return Record(rid, "q", gold, "d" if gold else None, answered, answered, None, confidence, correct, 0, 0, None, 1)
+
+
+def test_coverage_curve_and_calibration_by_hand() -> None:
+    records = [
+        _record("a", ["x"], "x", 0.9, True),  # right, confident
+        _record("b", ["y"], "z", 0.6, False),  # wrong, middling
+        _record("u", [], "w", 0.2, False),  # unanswerable, answered at threshold 0
+    ]
+    curve = {round(p.threshold, 2): p for p in coverage_curve(records, [0.0, 0.5, 0.7, 0.95])}
+    assert (curve[0.0].coverage, curve[0.0].accuracy, curve[0.0].overall) == (1.0, 1 / 3, 1 / 3)
+    assert (curve[0.5].coverage, curve[0.5].accuracy, curve[0.5].overall) == (2 / 3, 0.5, 2 / 3)
+    assert (curve[0.7].coverage, curve[0.7].accuracy, curve[0.7].overall) == (1 / 3, 1.0, 2 / 3)
+    assert curve[0.95].coverage == 0.0 and curve[0.95].overall == 1 / 3
+    best = calibrate(records)
+    assert best.overall == 2 / 3 and 0.2 < best.threshold <= 0.6  # the lowest threshold that reaches it
 
 
 def test_fit_logistic_finds_the_separating_feature() -> None:

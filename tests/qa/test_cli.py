@@ -111,3 +111,45 @@ def test_console_script_runs(tmp_path: Path) -> None:
     result = subprocess.run([str(qa), "index", str(tmp_path / "nope")], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "nope" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_writes_a_report(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    idx = tmp_path / "idx"
+    assert main(["index", str(corpus), "--index", str(idx)]) == 0
+    qset = tmp_path / "mine.jsonl"
+    qset.write_text(
+        '{"id": "1", "question": "Which SMS short code reaches Pehchaan?", "answers": ["8070"], "doc": "pehchaan.md"}\n'
+        '{"id": "2", "question": "How much did the World Bank pay the hackathon?", "answers": [], "doc": null}\n'
+    )
+    out = tmp_path / "report"
+    assert main(["eval", "--set", str(qset), "--index", str(idx), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mine.jsonl: 2 questions (1 unanswerable)" in printed
+    for system in ("hybrid + reader", "bm25 + reader", "dense + reader", "hybrid + first sentence"):
+        assert f"| {system} |" in printed
+    names = {p.name for p in out.iterdir()}
+    assert {"report.md", "metrics.json", "failures.jsonl", "coverage_accuracy.png", "latency.png"} <= names
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["sets"]["mine.jsonl"]) == {
+        "hybrid + reader",
+        "bm25 + reader",
+        "dense + reader",
+        "hybrid + first sentence",
+    }
+
+
+def test_calibrate_refuses_test_sets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    qset = tmp_path / "seeds-test.jsonl"
+    qset.write_text('{"id": "1", "question": "q?", "answers": [], "doc": null}\n')
+    assert main(["eval", "--calibrate", "--set", str(qset), "--index", str(tmp_path)]) == 2
+    assert "never test sets" in one_line_error(capsys)
+
+
+def test_eval_names_a_bad_line(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    idx = tmp_path / "idx"
+    assert main(["index", str(corpus), "--index", str(idx)]) == 0
+    capsys.readouterr()
+    qset = tmp_path / "bad.jsonl"
+    qset.write_text('{"id": "1", "question": "q?", "answers": [], "doc": null}\n{oops\n')
+    assert main(["eval", "--set", str(qset), "--index", str(idx)]) == 1
+    assert "bad.jsonl:2: not JSON" in one_line_error(capsys)

@@ -1,0 +1,103 @@
+"""`qa eval --out DIR`: report.md, metrics.json, failures.jsonl and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from eval.answer_eval import CurvePoint, SystemReport, format_table
+
+
+def write_report(
+    out: Path,
+    tables: Sequence[tuple[str, Sequence[SystemReport]]],
+    curve: Sequence[CurvePoint],
+    threshold: float,
+    extra: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write the report files for ``tables`` (one per eval set); the first system of each is the product."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    metrics = {
+        "threshold": threshold,
+        "sets": {name: {r.system: r.metrics() for r in reports} for name, reports in tables},
+        "coverage_curve": [asdict(p) for p in curve],
+        **(extra or {}),
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    written.append(out / "metrics.json")
+
+    with open(out / "failures.jsonl", "w", encoding="utf-8") as f:
+        for name, reports in tables:
+            for r in reports[0].records:
+                if not r.correct:
+                    f.write(json.dumps({"set": name, **asdict(r)}, ensure_ascii=False) + "\n")
+    written.append(out / "failures.jsonl")
+
+    written += _plots(out, tables, curve, threshold)
+    lines = ["# civic-qa eval report", "", f"Abstention threshold: {threshold:.2f}", ""]
+    for name, reports in tables:
+        lines += [format_table(name, reports), ""]
+    lines += ["![coverage vs accuracy](coverage_accuracy.png)", "", "![latency](latency.png)", ""]
+    lines += ["![accuracy per document](accuracy_per_document.png)", ""]
+    if extra and "squad" in extra:
+        lines += ["## SQuAD 2.0", "", str(extra["squad"].get("table", "")), ""]
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    written.append(out / "report.md")
+    return written
+
+
+def _plots(
+    out: Path, tables: Sequence[tuple[str, Sequence[SystemReport]]], curve: Sequence[CurvePoint], threshold: float
+) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([p.coverage for p in curve], [p.accuracy for p in curve], marker=".", label="accuracy of answers given")
+    ax.plot(
+        [p.coverage for p in curve], [p.overall for p in curve], marker=".", label="overall (abstaining right counts)"
+    )
+    chosen = min(curve, key=lambda p: abs(p.threshold - threshold))
+    ax.scatter([chosen.coverage], [chosen.accuracy], color="black", zorder=3, label=f"threshold {threshold:.2f}")
+    ax.set(xlabel="coverage (share of questions answered)", ylabel="accuracy", ylim=(0, 1.02), xlim=(0, 1.02))
+    ax.set_title("Coverage vs accuracy over the confidence threshold")
+    ax.legend(loc="lower left")
+    ax.grid(alpha=0.3)
+    paths.append(_save(fig, out / "coverage_accuracy.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    times = [r.ms for _, reports in tables for r in reports[0].records]
+    ax.hist(times, bins=30)
+    ax.set(xlabel="milliseconds per question (hybrid + reader)", ylabel="questions", title="Latency")
+    paths.append(_save(fig, out / "latency.png"))
+
+    per_doc: dict[str, list[bool]] = defaultdict(list)
+    for _, reports in tables:
+        for r in reports[0].records:
+            per_doc[r.gold_doc or "(unanswerable)"].append(r.correct)
+    names = sorted(per_doc)
+    fig, ax = plt.subplots(figsize=(7, max(3, 0.3 * len(names) + 1)))
+    ax.barh(names, [sum(v) / len(v) for v in (per_doc[n] for n in names)])
+    for i, n in enumerate(names):
+        ax.text(1.01, i, f"n={len(per_doc[n])}", va="center", fontsize=8)
+    ax.set(xlim=(0, 1.15), xlabel="accuracy (hybrid + reader)", title="Accuracy per document")
+    ax.invert_yaxis()
+    paths.append(_save(fig, out / "accuracy_per_document.png"))
+    return paths
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
