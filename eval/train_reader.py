@@ -245,7 +245,9 @@ def run(
         "squad_questions": len(squad_examples),
         "squad_articles": f"first {squad.TRAIN_ARTICLES} articles of {squad_path}" if squad_path else None,
         "sentence_model": "weighted sum, weights from a grid search on the dev sets",
-        "confidence_model": "logistic regression on SQuAD 2.0 training articles, Platt-rescaled on the dev sets",
+        "confidence_model": "logistic regression on SQuAD 2.0 training articles, Platt-rescaled on the dev sets"
+        if squad_path
+        else "logistic regression on the dev sets",
         "command": "qa train-reader",
         "top_k": top_k,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -295,6 +295,8 @@ def _shown(path: Path) -> str:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
     from tqdm import tqdm
 
     from eval import answer_eval
@@ -363,7 +365,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             limit=args.limit,
             progress=_progress(),
         )
-        extra["squad"] = {**report.metrics(), "table": squad_eval.format_report(report)}
+        summary = {k: v for k, v in asdict(report).items() if not k.startswith(("predictions", "forced_p", "forced_s"))}
+        extra["squad"] = {**summary, "table": squad_eval.format_report(report)}
     if args.json:
         payload = {"threshold": threshold, "sets": {n: [r.metrics() for r in rs] for n, rs in tables}, **extra}
         print(json.dumps(payload, indent=2, default=str))
