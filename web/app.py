@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.qa = AppState(settings, retriever, ask_request)
         yield
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI and ReDoc from files in the package: /docs works offline.
+    app = FastAPIOffline(
         title="civic-qa",
         version="0.1.0",
         summary="Extractive answers, with citations, from civic documents",

@@ -86,3 +86,20 @@ def test_ask_read_the_answer_and_follow_the_citation(browser: Any, live_server: 
         assert not problems, problems  # no CSP violations, no missing stylesheet or icon
     finally:
         context.close()
+
+
+def test_openapi_docs_render_offline(browser: Any, live_server: str) -> None:
+    """/docs must work on an air-gapped machine: Swagger UI comes from the app, never from a CDN."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1000, "height": 800})  # Swagger UI needs JavaScript
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    elsewhere: list[str] = []
+    page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(live_server) else None)
+    try:
+        page.goto(live_server + "/docs")
+        expect(page.locator(".opblock-summary-path", has_text="/ask")).to_be_visible()
+        assert not elsewhere, elsewhere
+    finally:
+        context.close()
