@@ -6,6 +6,7 @@ at a time and prints p50/p95 as the client sees them, and where the server spend
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -46,6 +47,7 @@ def _free_port() -> int:
 
 
 def run(settings: Settings, questions: Sequence[str], warmup: int = 5) -> LatencyReport:
+    logging.getLogger("civic_qa.access").setLevel(logging.WARNING)  # one line per request: noise here
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

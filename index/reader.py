@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,32 +26,38 @@ from qa.types import Document
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md")
+MB = 1024 * 1024
+DEFAULT_MAX_FILE_BYTES = 10 * MB
 
 _FRONT_MATTER = re.compile(r"\A(\ufeff?)---[ \t]*\r?\n(.*?)(?:\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _DATE_LINE = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})\b[ \t]*\r?\n?")
 _ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
-def read_documents(paths: Sequence[Path | str]) -> list[Document]:
+def read_documents(paths: Sequence[Path | str], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[Document]:
     """Read every document under ``paths`` (folders are walked, files read as given).
 
     Byte-identical files are read once: the first one found keeps the content and the others
     become its ``aliases``. A bad file found in a folder is skipped with a warning naming it; a bad
-    file given explicitly raises :class:`DocumentError`.
+    file given explicitly raises :class:`DocumentError`. Bad means: not UTF-8, empty, binary, over
+    ``max_file_bytes`` (checked with ``stat`` before anything is read), unreadable, not a regular
+    file, a dangling symbolic link, or (in a folder) a symbolic link to a file outside that folder.
     """
     found: list[tuple[str, Path, bytes]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            root = path.resolve()
             for doc_id, file in _walk(path):
                 try:
-                    data = _read_bytes(file)
+                    _check_link(file, root)
+                    data = _read_bytes(file, max_file_bytes)
                 except DocumentError as err:
                     log.warning("skipping %s", err)
                     continue
                 found.append((doc_id, file, data))
-        elif path.is_file() or path.exists():
-            found.append((path.name, path, _read_bytes(path)))
+        elif path.exists() or path.is_symlink():
+            found.append((path.name, path, _read_bytes(path, max_file_bytes)))
         else:
             raise DocumentError(path, "no such file or folder")
 
@@ -119,15 +126,42 @@ def _walk(root: Path) -> Iterator[tuple[str, Path]]:
             yield file.relative_to(root).as_posix(), file
 
 
-def _read_bytes(path: Path) -> bytes:
+def _check_link(file: Path, root: Path) -> None:
+    """A symbolic link found in a folder is read only when it points inside that folder."""
+    if not file.is_symlink():
+        return
+    try:
+        target = file.resolve(strict=True)
+    except (OSError, RuntimeError) as err:  # dangling, or a loop of links
+        problem = "is a dangling symbolic link" if isinstance(err, FileNotFoundError) else "is a loop of symbolic links"
+        raise DocumentError(file, problem) from err
+    if not target.is_relative_to(root):
+        raise DocumentError(file, f"links to {target}, outside {root}; give that file explicitly to index it")
+
+
+def _read_bytes(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
     if path.is_dir():
         raise DocumentError(path, "is a folder where a file was expected")
     if path.suffix.lower() not in SUFFIXES:
         raise DocumentError(path, f"unsupported file type {path.suffix or '(none)'!r}; give .txt or .md files")
     try:
-        data = path.read_bytes()
+        info = path.stat()  # follows links; nothing is read before the size is known
+    except FileNotFoundError as err:
+        raise DocumentError(path, "is a dangling symbolic link" if path.is_symlink() else "no such file") from err
     except OSError as err:
         raise DocumentError(path, f"cannot be read ({err.strerror or err})") from err
+    if not stat.S_ISREG(info.st_mode):
+        raise DocumentError(path, "is not a regular file (a device, pipe or socket)")
+    if info.st_size > max_file_bytes:
+        size, limit = _mb(info.st_size), _mb(max_file_bytes)
+        raise DocumentError(path, f"is {size}, over the {limit} limit (QA_MAX_FILE_MB); split it or raise the limit")
+    try:
+        with path.open("rb") as f:
+            data = f.read(max_file_bytes + 1)  # bounded even if the file grows after the stat
+    except OSError as err:
+        raise DocumentError(path, f"cannot be read ({err.strerror or err})") from err
+    if len(data) > max_file_bytes:
+        raise DocumentError(path, f"grew over the {_mb(max_file_bytes)} limit (QA_MAX_FILE_MB) while being read")
     if b"\x00" in data[:8192]:
         raise DocumentError(path, "looks binary (holds NUL bytes), not a text document")
     try:
@@ -137,6 +171,10 @@ def _read_bytes(path: Path) -> bytes:
     if not text.strip().strip("\ufeff"):
         raise DocumentError(path, "is empty")
     return data
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.1f} MB" if size % MB else f"{size // MB} MB"
 
 
 def parse_document(doc_id: str, path: Path | str, text: str, sha256: str | None = None) -> Document:

@@ -39,8 +39,15 @@ from index.chunking import ChunkSettings, chunk
 from index.embed import Embedder
 from index.entities import ENTITY_SCHEME, EntityTagger
 from index.lexical import LexicalIndex, tokenize
-from index.reader import read_documents
-from qa.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.reader import DEFAULT_MAX_FILE_BYTES, read_documents
+from qa.errors import (
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+    QAError,
+)
 from qa.types import Document, Entity, Passage, Sentence
 
 log = logging.getLogger(__name__)
@@ -115,7 +122,8 @@ class Index:
     def load(cls, path: Path | str, *, model_name: str | None = None, dimension: int | None = None) -> Index:
         """Load and check an index folder; raise a typed error naming what is wrong."""
         path = Path(path)
-        _recover(path)
+        if not _build_running(path):  # mid-swap, the folder comes back when the build finishes
+            _recover(path)
         manifest = read_manifest(path)
         if model_name is not None and manifest["model"]["name"] != model_name:
             raise IndexMismatchError(path / MANIFEST, "model", model_name, manifest["model"]["name"])
@@ -150,6 +158,11 @@ class Index:
         unknown = {p.doc_id for p in passages} - set(documents)
         if unknown:
             raise IndexCorruptError(path / PASSAGES, f"names unknown documents {sorted(unknown)[:3]}")
+        for number, p in enumerate(passages, 1):  # a sidecar of another index or another build
+            if documents[p.doc_id].text[p.start : p.end] != p.text:
+                raise IndexCorruptError(
+                    path / PASSAGES, f"line {number} does not match {p.doc_id} at {p.start}-{p.end} (another index's?)"
+                )
         aliases = {alias: doc.doc_id for doc in documents.values() for alias in doc.aliases}
         sentences = list(_read_jsonl(path / SENTENCES, _sentence_from_json, documents))
         sentence_embeddings = _load_npy(path / SENTENCE_EMBEDDINGS)
@@ -209,6 +222,7 @@ def status(
     chunking: ChunkSettings,
     index_type: str = "flat-ip",
     sentence_features: bool = True,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> str:
     """``missing``, ``stale`` (documents or settings changed) or ``fresh``."""
     try:
@@ -219,7 +233,7 @@ def status(
         return "stale"
     if not _same_settings(manifest, model_name, chunking, index_type, sentence_features):
         return "stale"
-    docs = read_documents(paths)
+    docs = read_documents(paths, max_file_bytes=max_file_bytes)
     return "fresh" if _fingerprint(docs) == _manifest_fingerprint(manifest) else "stale"
 
 
@@ -234,15 +248,17 @@ def build(
     rebuild: bool = False,
     progress: bool = False,
     batch_size: int = 64,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> BuildReport:
     """Build or update the index at ``index_dir`` from the documents under ``paths``.
 
     Unchanged documents keep their passages and vectors; only new or changed documents are
     chunked and embedded. On an unchanged corpus nothing is written and the model is not loaded.
-    ``rebuild`` ignores the previous index.
+    ``rebuild`` ignores the previous index. Documents over ``max_file_bytes`` are skipped (or refused
+    when given explicitly). A folder that cannot be written raises :class:`IndexWriteError`.
     """
     started = time.perf_counter()
-    documents = read_documents(paths)
+    documents = read_documents(paths, max_file_bytes=max_file_bytes)
     return build_documents(
         documents,
         index_dir,
@@ -357,7 +373,12 @@ def build_documents(
             "entities": ENTITY_SCHEME if sentence_features else None,
         }
         texts = [passage_text_for(documents, p) for p in passages]
-        _write(index_dir, manifest, documents, passages, embeddings, texts, sentences, sentence_embeddings)
+        try:
+            _write(index_dir, manifest, documents, passages, embeddings, texts, sentences, sentence_embeddings)
+        except QAError:
+            raise
+        except OSError as err:  # read-only folder, disk full: the swap never happened
+            raise _write_error(index_dir, err) from err
         ids = {d.doc_id for d in documents}
         return BuildReport(
             index_dir=str(index_dir),
@@ -581,6 +602,22 @@ def _recover(index_dir: Path) -> None:
             log.warning("restored %s from an interrupted build", index_dir)
 
 
+def _build_running(index_dir: Path) -> bool:
+    """Whether a build holds the lock of ``index_dir`` right now (a loader must not repair mid-swap)."""
+    lock_path = index_dir.parent / f".{index_dir.name}.lock"
+    try:
+        handle = open(lock_path)  # noqa: SIM115 (closed below)
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def _fsync_tree(folder: Path) -> None:
     for file in folder.rglob("*"):
         if file.is_file():
@@ -598,11 +635,23 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _write_error(index_dir: Path, err: OSError) -> IndexWriteError:
+    try:
+        kept = (index_dir / MANIFEST).exists()
+    except OSError:
+        kept = False
+    return IndexWriteError(index_dir, err, previous_kept=kept)
+
+
 @contextlib.contextmanager
 def _lock(index_dir: Path) -> Iterator[None]:
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
     lock_path = index_dir.parent / f".{index_dir.name}.lock"
-    with open(lock_path, "a+") as handle:
+    try:
+        index_dir.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+")  # noqa: SIM115 (closed below, after the error is translated)
+    except OSError as err:  # a read-only parent folder
+        raise _write_error(index_dir, err) from err
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as err:

@@ -97,8 +97,13 @@ def _parser() -> argparse.ArgumentParser:
         "civic dev sets (measured worse on civic dev than the civic dev sets alone, so off by default)",
     )
     lat = bench.add_parser("latency", help="warm /ask latency over 100 questions on a live uvicorn")
-    lat.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built if missing)")
+    lat.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built from the seeds)")
     lat.add_argument("--n", type=_positive_int, default=100, help="questions to send (default 100)")
+    ld = bench.add_parser("load", help="concurrent clients against a real `qa serve` on 127.0.0.1")
+    ld.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built from the seeds)")
+    ld.add_argument("--clients", type=_positive_int, default=20, help="concurrent clients (default 20)")
+    ld.add_argument("--seconds", type=_positive_int, default=60, help="how long to run (default 60)")
+    ld.add_argument("--max-requests", type=_positive_int, default=100_000, help="stop after this many requests")
     f = bench.add_parser("fusion", help="compare fusion settings on SciFact train and the civic dev sets")
     f.add_argument("--data", type=Path, default=SHARED / "datasets" / "scifact", help="BEIR SciFact folder")
     f.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
@@ -150,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"qa {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:  # builds translate theirs to IndexWriteError; this is the last line of defence
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"qa {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"qa {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -174,6 +183,10 @@ def _embedder(settings: Settings) -> Any:
     return Embedder(settings.model, settings.model_path)
 
 
+def _max_file_bytes(settings: Settings) -> int:
+    return int(settings.max_file_mb * 1024 * 1024)
+
+
 def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False) -> Any:
     from index.store import build
 
@@ -185,6 +198,7 @@ def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebu
         index_type=settings.index_type,
         rebuild=rebuild,
         progress=_progress(),
+        max_file_bytes=_max_file_bytes(settings),
     )
 
 
@@ -384,13 +398,41 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _refuse_broken_index(index_dir: Path, paths: Sequence[Path]) -> str | None:
+    """The error line for an existing index with a damaged file, else ``None``.
+
+    A missing index, or one built with other settings or another format version, is rebuilt
+    by ``serve`` as before; a damaged one is left alone for the user to look at and rebuild.
+    """
+    from index.store import Index
+    from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+
+    try:
+        Index.load(index_dir)
+    except (IndexNotFoundError, IndexMismatchError):
+        return None
+    except IndexCorruptError as err:
+        rebuild = " ".join(["qa index", *map(str, paths), "--index", str(index_dir), "--rebuild"])
+        return f"{err.path}: {err.problem}; not serving it nor building over it: rebuild it with `{rebuild}`"
+    return None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from index.store import status
 
     index_dir = _index_dir(args, settings)
     paths = args.paths or settings.docs
+    broken = _refuse_broken_index(index_dir, args.paths)
+    if broken:
+        print(f"qa serve: error: {broken}", file=sys.stderr)
+        return EXIT_ERROR
     state = status(
-        paths, index_dir, model_name=settings.model, chunking=settings.chunk_settings(), index_type=settings.index_type
+        paths,
+        index_dir,
+        model_name=settings.model,
+        chunking=settings.chunk_settings(),
+        index_type=settings.index_type,
+        max_file_bytes=_max_file_bytes(settings),
     )
     if state != "fresh":
         print(f"{index_dir}: index {state}; building it from {', '.join(map(str, paths))}", file=sys.stderr)
@@ -432,12 +474,28 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         from eval import latency_bench
 
         index_dir = _index_dir(args, settings)
-        build_index([], index_dir, settings)  # the seeds (or QA_DOCS); a no-op when up to date
+        if args.index is None:
+            build_index([], index_dir, settings)  # the seeds (or QA_DOCS); a no-op when up to date
         report = latency_bench.run(
             settings.model_copy(update={"index_dir": index_dir}), latency_bench.default_questions(args.n)
         )
         print(latency_bench.format_report(report, index_dir))
         return 0
+    if args.bench == "load":
+        from eval import latency_bench, load_bench
+
+        index_dir = _index_dir(args, settings)
+        if args.index is None:
+            build_index([], index_dir, settings)  # the seeds (or QA_DOCS); a no-op when up to date
+        report = load_bench.run(
+            index_dir,
+            latency_bench.default_questions(100),
+            clients=args.clients,
+            seconds=args.seconds,
+            max_requests=args.max_requests,
+        )
+        print(load_bench.format_report(report))
+        return 0 if report.errors == 0 else 1
     if args.bench == "fusion":
         rows = fusion_study.run(
             args.data,

@@ -53,6 +53,25 @@ class IndexMismatchError(QAError):
         )
 
 
+class IndexWriteError(QAError, OSError):
+    """The index folder cannot be written (read-only folder, disk full, ...); the previous index is kept.
+
+    Also an :class:`OSError` (with ``errno``, ``strerror`` and ``filename``), so code that catches
+    the operating system's error still catches it.
+    """
+
+    def __init__(self, path: Path | str, err: OSError, *, previous_kept: bool) -> None:
+        super().__init__(err.errno, err.strerror or str(err), str(path))
+        self.path = str(path)
+        self.problem = err.strerror or str(err)
+        self.previous_kept = previous_kept
+        tail = "the previous index is unchanged" if previous_kept else "no index was written"
+        self.message = f"{self.path}: {self.problem}; {tail}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class IndexBusyError(QAError):
     """Another build holds the index lock."""
 

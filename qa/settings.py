@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     max_question_chars: int = Field(1000, ge=1, description="Longest question the web app accepts")
     max_top_k: int = Field(20, ge=1, description="Most passages one web request may ask for")
+    max_file_mb: float = Field(10, gt=0, description="Larger documents are skipped (checked before reading)")
+    max_body_bytes: int = Field(16384, ge=1, description="Largest request body the web app reads (else 413)")
+    micro_batch: bool = Field(True, description="Answer concurrent questions in one batch (one encode call)")
+    micro_batch_ms: float = Field(
+        0.0, ge=0, le=100, description="Also wait this long for more questions to join a batch"
+    )
+    log_questions: bool = Field(False, description="Put the question's text in the web app's access log")
+    admin_key: str | None = Field(None, description="Key for the web app's /admin endpoints (None: disabled)")
 
     def chunk_settings(self) -> ChunkSettings:
         from index.chunking import ChunkSettings

@@ -6,10 +6,10 @@ made for the settings' limits) from the annotation at run time.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from qa.settings import Settings
-from web.deps import AppState, answer_question, app_state, require_json
+from web.deps import AppState, answer_question, app_state, note_question, require_json
 from web.schemas import AskRequest, AskResponse, ErrorOut, Health, PassageOut, ValidationErrorOut
 
 State = Annotated[AppState, Depends(app_state)]
@@ -28,12 +28,18 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
         "/ask",
         response_model=AskResponse,
         dependencies=[Depends(require_json)],
-        responses={415: {"model": ErrorOut, "description": "The body is not JSON"}, **ERRORS},
+        responses={
+            400: {"model": ErrorOut, "description": "The body cannot be read (not UTF-8)"},
+            413: {"model": ErrorOut, "description": "The body is larger than the server accepts"},
+            415: {"model": ErrorOut, "description": "The body is not JSON"},
+            **ERRORS,
+        },
         summary="Answer a question from the documents",
     )
-    def ask(body: ask_request, state: State) -> AskResponse:  # type: ignore[valid-type]
+    def ask(body: ask_request, state: State, request: Request) -> AskResponse:  # type: ignore[valid-type]
         """An extractive answer (verbatim, with offsets into its document) or `no_answer`, and the
         passages it was read from."""
+        note_question(request, body.question)
         result, took_ms = answer_question(state, body.question, body.top_k)
         return AskResponse.of(result, took_ms, state.index)
 

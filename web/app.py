@@ -17,8 +17,10 @@ from index.store import Index
 from qa.answer import answer
 from qa.retriever import Retriever
 from qa.settings import Settings, get_settings
-from web import api, errors
-from web.deps import WEB, AppState
+from web import admin, api, errors
+from web.batching import MicroBatcher
+from web.deps import WEB, Served, answer_batch
+from web.middleware import AccessLog, BodyLimit, access_log
 from web.pages import pages
 from web.schemas import ask_request_model
 
@@ -50,8 +52,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         index = Index.load(settings.index_dir, model_name=model.name)
         retriever = Retriever(index, model, settings.fusion_settings())
         answer(["warm up"], retriever, top_k=1)  # loads the model and the reader now, not on the first request
-        app.state.qa = AppState(settings, retriever, ask_request)
-        yield
+        batcher = MicroBatcher(answer_batch, window_ms=settings.micro_batch_ms) if settings.micro_batch else None
+        app.state.qa = Served(settings, retriever, ask_request, batcher)
+        try:
+            yield
+        finally:
+            if batcher is not None:
+                batcher.close()
 
     # FastAPIOffline serves Swagger UI and ReDoc from files in the package: /docs works offline.
     app = FastAPIOffline(
@@ -62,8 +69,14 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     )
     app.state.settings = settings
     errors.install(app)
+    # The last added is the outermost: the log sees every answer, 413s included, with their headers.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog, log_questions=settings.log_questions)
+    if access_log.level == logging.NOTSET:
+        access_log.setLevel(logging.INFO)  # its lines show wherever logging is set up, whatever the root level
     app.include_router(api.router(settings, ask_request))
+    app.include_router(admin.router(settings))
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app

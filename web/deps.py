@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from qa.answer import answer
 from qa.retriever import Retriever
 from qa.settings import Settings, get_settings
 from qa.types import Result
+from web.batching import MicroBatcher
+from web.middleware import QUESTION_KEY
 from web.schemas import AskRequest
 
 WEB = Path(__file__).resolve().parent
@@ -33,30 +36,65 @@ templates = Jinja2Templates(
 )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class AppState:
+    """What one request works with: read once per request (:func:`app_state`), so that a reload of
+    the index in the middle of a request cannot give it parts of two indexes."""
+
     settings: Settings
     retriever: Retriever
     ask_request: type[AskRequest] = AskRequest
-    # One question at a time: the models are CPU-bound, and threads would only fight for the cores.
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    batcher: MicroBatcher | None = None
 
     @property
     def index(self) -> Index:
         return self.retriever.index
 
 
+@dataclass(slots=True)
+class Served:
+    """The app's live state: ``retriever`` is replaced whole, in one assignment, by a reload."""
+
+    settings: Settings
+    retriever: Retriever
+    ask_request: type[AskRequest] = AskRequest
+    batcher: MicroBatcher | None = None
+    # Only one reload at a time; questions never take it.
+    reload_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> AppState:
+        return AppState(self.settings, self.retriever, self.ask_request, self.batcher)
+
+
 def app_state(request: Request) -> AppState:
-    state: AppState = request.app.state.qa
-    return state
+    served: Served = request.app.state.qa
+    return served.now()
+
+
+def note_question(request: Request, question: str) -> None:
+    """Tell the access log which question this request asked (it logs the length, and the text if allowed)."""
+    request.scope.setdefault("state", {})[QUESTION_KEY] = question
 
 
 def answer_question(state: AppState, question: str, top_k: int) -> tuple[Result, float]:
-    """Answer one question; also return the milliseconds it took (waiting for the lock included)."""
+    """Answer one question; also return the milliseconds it took.
+
+    No lock: the model's inference, the reader and the (read-only) retriever run concurrently. With
+    micro-batching on, questions that arrive together share one encode call (:mod:`web.batching`).
+    """
     started = time.perf_counter()
-    with state.lock:
-        result = answer([question], state.retriever, top_k=top_k, threshold=state.settings.answer_threshold)[0]
+    threshold = state.settings.answer_threshold
+    if state.batcher is not None:
+        result = state.batcher.submit(question, (state.retriever, top_k, threshold))
+    else:
+        result = answer([question], state.retriever, top_k=top_k, threshold=threshold)[0]
     return result, (time.perf_counter() - started) * 1000
+
+
+def answer_batch(questions: Sequence[str], key: Hashable) -> list[Result]:
+    """What the micro-batcher calls: one :func:`qa.answer.answer` for questions sharing ``key``."""
+    retriever, top_k, threshold = key  # type: ignore[misc]
+    return answer(list(questions), retriever, top_k=top_k, threshold=threshold)
 
 
 JSON_MEDIA_TYPE = re.compile(r"application/([\w.+-]+\+)?json")
@@ -70,4 +108,13 @@ def require_json(request: Request) -> None:
         raise HTTPException(415, f"Send the question as JSON with Content-Type: application/json (got {shown}).")
 
 
-__all__ = ["AppState", "answer_question", "app_state", "get_settings", "require_json", "templates"]
+__all__ = [
+    "AppState",
+    "Served",
+    "answer_question",
+    "app_state",
+    "get_settings",
+    "note_question",
+    "require_json",
+    "templates",
+]

@@ -53,7 +53,7 @@ def status_for(exc: QAError) -> int:
 
 def wants_html(request: Request) -> bool:
     """The API answers errors with JSON; any other path with an HTML page, unless asked for JSON."""
-    if request.url.path in API_PATHS:
+    if request.url.path in API_PATHS or request.url.path.startswith("/admin/"):
         return False
     accept = request.headers.get("accept", "")
     return "text/html" in accept or "application/json" not in accept

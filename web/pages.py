@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from qa.errors import InvalidQueryError
-from web.deps import AppState, answer_question, app_state, templates
+from web.deps import AppState, answer_question, app_state, note_question, templates
 from web.errors import describe, error_page, status_for
 from web.views import cut, parse_range, present
 
@@ -30,6 +30,7 @@ def home(request: Request, state: State, q: str | None = None) -> Response:
     }
     if not q:
         return templates.TemplateResponse(request, "index.html", context)
+    note_question(request, q)
     try:
         asked = state.ask_request(question=q)
     except ValidationError as err:

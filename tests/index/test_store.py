@@ -224,3 +224,18 @@ def test_sigkill_midway_leaves_the_earlier_index_loadable_and_unchanged(
     proc.wait()
     assert snapshot(idx) == before
     assert len(Index.load(idx).documents) == 3
+
+
+def test_a_loader_does_not_repair_while_a_build_holds_the_lock(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """Regression: a reload during a build's swap could move the old folder back under the build."""
+    idx = tmp_path / "idx"
+    build([corpus], idx, embedder=embedder)
+    old = tmp_path / ".idx.old-12345"
+    os.rename(idx, old)  # as between the build's two renames
+    with store._lock(idx):
+        with pytest.raises(IndexNotFoundError):
+            Index.load(idx)
+        assert old.exists() and not idx.exists()
+    assert len(Index.load(idx).documents) == 3  # no build running: the interrupted swap is repaired

@@ -1,0 +1,223 @@
+"""Index faults: typed errors naming the folder or file, the previous index kept, one-line CLI errors.
+
+Damaged files, the manifest's checks, disk full inside the build and SIGKILL are in test_store.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index import store
+from index.embed import Embedder
+from index.store import Index, build
+from qa import cli
+from qa.errors import IndexCorruptError, IndexWriteError, QAError
+from qa.settings import get_settings
+from tests.conftest import write_corpus
+from tests.index.test_store import snapshot
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> Iterator[list[object]]:
+    """Isolated settings, the session's model, and a stand-in for uvicorn and the web app."""
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "default-index"))
+    get_settings.cache_clear()
+    monkeypatch.setattr(cli, "_embedder", lambda settings: embedder)
+    served: list[object] = []
+    web_app = types.ModuleType("web.app")
+    web_app.create_app = lambda settings: ("app", settings.index_dir)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "web.app", web_app)
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
+    yield served
+    get_settings.cache_clear()
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def deny_mkdir_under(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Simulate a read-only ``folder`` (tests run as root, which ignores chmod)."""
+    real_mkdir = Path.mkdir
+
+    def mkdir(self: Path, *args: object, **kwargs: object) -> None:
+        if self == folder or folder in self.parents:
+            raise PermissionError(13, "Permission denied", str(self))
+        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+
+
+def test_a_read_only_parent_is_a_typed_error_naming_the_folder(
+    corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idx = tmp_path / "ro" / "idx"
+    deny_mkdir_under(monkeypatch, tmp_path / "ro")
+    with pytest.raises(IndexWriteError) as err:
+        build([corpus], idx, embedder=embedder)
+    assert isinstance(err.value, QAError) and isinstance(err.value, OSError)
+    assert str(err.value) == f"{idx}: Permission denied; no index was written"
+    assert not (tmp_path / "ro").exists()
+
+
+def test_a_read_only_folder_keeps_the_previous_index(
+    corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idx = tmp_path / "idx"
+    build([corpus], idx, embedder=embedder)
+    before = snapshot(idx)
+    (corpus / "new.md").write_text("# New\n\nRehnuma guides citizens.\n")
+    deny_mkdir_under(monkeypatch, tmp_path)  # the temporary sibling folder cannot be made
+    with pytest.raises(IndexWriteError) as err:
+        build([corpus], idx, embedder=embedder)
+    assert str(err.value) == f"{idx}: Permission denied; the previous index is unchanged"
+    assert err.value.errno == 13 and err.value.previous_kept
+    assert snapshot(idx) == before
+    assert len(Index.load(idx).documents) == 3
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions; the simulated tests cover it")
+def test_a_read_only_parent_chmod(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        with pytest.raises(IndexWriteError, match="Permission denied"):
+            build([corpus], ro / "idx", embedder=embedder)
+    finally:
+        ro.chmod(0o755)
+
+
+def test_disk_full_is_one_cli_line_and_the_index_is_kept(
+    cli_env: list[object],
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    idx = tmp_path / "idx"
+    assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0
+    before = snapshot(idx)
+    (corpus / "new.md").write_text("# New\n\nSomething new.\n")
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store.faiss, "write_index", disk_full)
+    capsys.readouterr()
+    assert cli.main(["index", str(corpus), "--index", str(idx)]) == 1
+    line = one_line_error(capsys)
+    assert line == f"qa index: error: {idx}: No space left on device; the previous index is unchanged"
+    assert snapshot(idx) == before
+
+
+def test_an_untranslated_os_error_is_still_one_line(
+    cli_env: list[object], corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(5, "Input/output error", str(corpus / "pehchaan.md"))
+
+    monkeypatch.setattr(store, "read_documents", broken)
+    assert cli.main(["index", str(corpus), "--index", str(tmp_path / "idx")]) == 1
+    assert one_line_error(capsys) == f"qa index: error: {corpus / 'pehchaan.md'}: Input/output error"
+
+
+def test_a_passages_sidecar_from_another_index_is_refused(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    build([corpus], a, embedder=embedder)
+    other = write_corpus(tmp_path / "other", {"pehchaan.md": "# Pehchaan\n\nA shorter text."})
+    build([other], b, embedder=embedder)
+    shutil.copy(b / "passages.jsonl", a / "passages.jsonl")  # counts differ
+    with pytest.raises(IndexCorruptError, match="holds 1 passages where the manifest says") as err:
+        Index.load(a)
+    assert err.value.path == str(a / "passages.jsonl")
+
+
+def test_a_passages_sidecar_with_the_same_count_but_other_text_is_refused(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    idx = tmp_path / "idx"
+    build([corpus], idx, embedder=embedder)
+    rows = [json.loads(line) for line in (idx / "passages.jsonl").read_text().splitlines()]
+    rows[1]["text"] = "x" * len(rows[1]["text"])  # same count, same ids, same offsets, other text
+    (idx / "passages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(IndexCorruptError, match="line 2 does not match") as err:
+        Index.load(idx)
+    assert err.value.path == str(idx / "passages.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("damage", "file"),
+    [
+        (lambda d: (d / "dense.faiss").write_bytes(b"garbage"), "dense.faiss"),
+        (lambda d: (d / "passages.jsonl").write_text('{"doc_id": "x"\n'), "passages.jsonl"),
+        (lambda d: (d / "manifest.json").unlink(), "manifest.json"),
+    ],
+)
+def test_serve_refuses_a_broken_index_and_does_not_build_over_it(
+    cli_env: list[object],
+    corpus: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: object,
+    file: str,
+) -> None:
+    idx = tmp_path / "idx"
+    assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0
+    damage(idx)  # type: ignore[operator]
+    broken = snapshot(idx)
+    capsys.readouterr()
+    assert cli.main(["serve", str(corpus), "--index", str(idx)]) == 1
+    line = one_line_error(capsys)
+    assert line.startswith(f"qa serve: error: {idx / file}: ")
+    assert f"qa index {corpus} --index {idx} --rebuild" in line
+    assert cli_env == []  # uvicorn never started
+    assert snapshot(idx) == broken  # nothing rebuilt over it
+
+
+@pytest.mark.parametrize("state", ["missing", "documents changed", "other format version"])
+def test_serve_still_builds_a_missing_or_stale_index(
+    cli_env: list[object], corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], state: str
+) -> None:
+    idx = tmp_path / "idx"
+    if state != "missing":
+        assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0
+    if state == "documents changed":
+        (corpus / "new.md").write_text("# New\n\nRehnuma guides citizens.\n")
+    if state == "other format version":
+        manifest = json.loads((idx / "manifest.json").read_text())
+        (idx / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1}))
+    capsys.readouterr()
+    assert cli.main(["serve", str(corpus), "--index", str(idx)]) == 0
+    assert "building it from" in capsys.readouterr().err
+    assert cli_env == [("app", idx)]
+    assert len(Index.load(idx).documents) == (4 if state == "documents changed" else 3)
+
+
+def test_serve_takes_the_file_size_limit_from_the_settings(
+    cli_env: list[object],
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (corpus / "long.md").write_text("# Long\n\n" + "A sentence about the portal. " * 100)  # 2.9 KB
+    monkeypatch.setenv("QA_MAX_FILE_MB", "0.002")  # about 2 KB
+    get_settings.cache_clear()
+    idx = tmp_path / "idx"
+    assert cli.main(["serve", str(corpus), "--index", str(idx)]) == 0
+    assert "long.md" in caplog.text and "over the" in caplog.text
+    assert "long.md" not in Index.load(idx).documents and len(Index.load(idx).documents) == 3

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.embed import Embedder
+from index.store import Index, build
+from qa.answer import answer
+from qa.retriever import Retriever
+from qa.types import Result
+from web.batching import MicroBatcher
+
+QUESTIONS = [
+    "What is Pehchaan?",
+    "Which SMS short code reaches the identity service?",
+    "When does the fellowship cohort start?",
+    "What do fellows build?",
+    "Where is the hackathon held?",
+    "Do hackathon winners get cash?",
+]
+
+
+def test_concurrent_questions_are_answered_in_shared_batches(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    build([corpus], tmp_path / "idx", embedder=embedder)
+    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+    sizes: list[int] = []
+
+    def answer_batch(questions: Sequence[str], top_k: int) -> list[Result]:
+        sizes.append(len(questions))
+        return answer(questions, retriever, top_k=top_k)
+
+    batcher = MicroBatcher(answer_batch, window_ms=50)
+    results: dict[str, Result] = {}
+    start = threading.Barrier(len(QUESTIONS))
+
+    def ask(q: str) -> None:
+        start.wait()
+        results[q] = batcher.submit(q, 5)
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in QUESTIONS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    batcher.close()
+    alone = {q: answer([q], retriever)[0] for q in QUESTIONS}
+    assert set(results) == set(QUESTIONS)
+    for q in QUESTIONS:  # each question gets its own result, the same as when asked alone
+        assert results[q].question == q
+        got, want = results[q].answer, alone[q].answer
+        assert (got.text if got else None) == (want.text if want else None)
+    assert max(sizes) > 1 and sum(sizes) == len(QUESTIONS)
+
+
+def test_a_failing_question_does_not_fail_its_batch(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    build([corpus], tmp_path / "idx", embedder=embedder)
+    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+    batcher = MicroBatcher(lambda qs, k: answer(qs, retriever, top_k=k), window_ms=50)
+    outcomes: dict[str, object] = {}
+    start = threading.Barrier(2)
+
+    def ask(q: str) -> None:
+        start.wait()
+        try:
+            outcomes[q] = batcher.submit(q, 5)
+        except Exception as err:
+            outcomes[q] = err
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in ("What is Pehchaan?", "   ")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    batcher.close()
+    assert isinstance(outcomes["What is Pehchaan?"], Result)
+    assert isinstance(outcomes["   "], Exception) and "empty" in str(outcomes["   "])

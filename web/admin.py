@@ -1,0 +1,59 @@
+"""Admin endpoints, off unless ``admin_key`` is set: ``POST /admin/reload`` loads the index folder again.
+
+A reload builds a new :class:`~qa.retriever.Retriever` beside the one serving and swaps the app's
+reference in one assignment: a request reads that reference once (:func:`web.deps.app_state`), so it
+is answered wholly from the old index or wholly from the new one, and none waits. An index that
+cannot be loaded leaves the old one serving and answers 503 with the reason.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request
+
+from index.store import Index
+from qa.retriever import Retriever
+from qa.settings import Settings
+from web.deps import Served
+
+log = logging.getLogger(__name__)
+
+
+def check_key(configured: str | None, given: str | None) -> None:
+    """404 when admin is off (no key configured), 403 unless ``given`` is the key."""
+    if not configured:
+        raise HTTPException(404, "Not Found")
+    if given is None or not hmac.compare_digest(given.encode("utf-8"), configured.encode("utf-8")):
+        raise HTTPException(403, "A valid X-Admin-Key header is required.")
+
+
+def reload_index(served: Served, settings: Settings) -> Index:
+    """Load ``settings.index_dir`` again and serve it; on a typed error the old index keeps serving."""
+    with served.reload_lock:
+        old = served.retriever
+        index = Index.load(settings.index_dir, model_name=old.embedder.name)
+        served.retriever = Retriever(index, old.embedder, old.fusion)  # the one assignment readers see
+    log.info("reloaded the index at %s: %d documents", settings.index_dir, len(index.documents))
+    return index
+
+
+def router(settings: Settings) -> APIRouter:
+    admin = APIRouter(prefix="/admin", include_in_schema=False)
+
+    @admin.post("/reload")
+    def reload(
+        request: Request, x_admin_key: Annotated[str | None, Header(alias="X-Admin-Key")] = None
+    ) -> dict[str, Any]:
+        check_key(settings.admin_key, x_admin_key)
+        index = reload_index(request.app.state.qa, settings)
+        return {
+            "status": "reloaded",
+            "documents": len(index.documents),
+            "passages": len(index.passages),
+            "built_at": str(index.manifest.get("built_at", "")),
+        }
+
+    return admin
