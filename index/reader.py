@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -272,8 +272,3 @@ def iter_lines(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
         end = nl - 1 if nl > pos and text[nl - 1] == "\r" else nl
         yield pos, end
         pos = nl + 1
-
-
-def documents_fingerprint(documents: Iterable[Document]) -> dict[str, str]:
-    """The per-document content hashes an index records: ``{doc_id: sha256}``."""
-    return {doc.doc_id: doc.sha256 for doc in documents}
