@@ -446,7 +446,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from web.app import create_app
 
     app = create_app(settings.model_copy(update={"index_dir": index_dir}))
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    # uvicorn's own access log prints query strings (the questions of GET /?q=...): ours replaces it.
+    uvicorn.run(
+        app, host=args.host or settings.host, port=args.port or settings.port, log_level="info", access_log=False
+    )
     return 0
 
 

@@ -221,3 +221,16 @@ def test_serve_takes_the_file_size_limit_from_the_settings(
     assert cli.main(["serve", str(corpus), "--index", str(idx)]) == 0
     assert "long.md" in caplog.text and "over the" in caplog.text
     assert "long.md" not in Index.load(idx).documents and len(Index.load(idx).documents) == 3
+
+
+def test_regression_serve_does_not_log_questions_through_uvicorn(
+    cli_env: list[object], corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's own access log printed GET /?q=<the question>; `qa serve` turns it off (ours logs lengths)."""
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    idx = tmp_path / "idx"
+    assert cli.main(["serve", str(corpus), "--index", str(idx), "--port", "8123"]) == 0
+    assert calls == [{"host": "127.0.0.1", "port": 8123, "log_level": "info", "access_log": False}]
