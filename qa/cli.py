@@ -326,9 +326,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         paths = args.set or [SETS_DIR / "seeds-dev.jsonl", SETS_DIR / "seeds-test.jsonl"]
     sets = [(path.name, load_eval_set(path)) for path in paths]
-    if args.index is None:
-        build_index([], settings.index_dir, settings)  # the default corpus; a no-op when up to date
-    retriever = load_retriever(_index_dir(args, settings), settings)
+    retriever = load_retriever(_served_index(args, settings), settings)
     systems = answer_eval.SYSTEMS[:1] if args.product_only else answer_eval.SYSTEMS
     total = sum(len(qs) for _, qs in sets) * (len(systems) + 1)
     tables, records = [], []
@@ -470,15 +468,21 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _served_index(args: argparse.Namespace, settings: Settings) -> Path:
+    """``--index`` as given, else the default index, built from the default corpus when missing or stale."""
+    if args.index is not None:
+        return Path(args.index)
+    build_index([], settings.index_dir, settings)  # a no-op when up to date
+    return Path(settings.index_dir)
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from eval import fusion_study, retrieval_bench
 
     if args.bench == "latency":
         from eval import latency_bench
 
-        index_dir = _index_dir(args, settings)
-        if args.index is None:
-            build_index([], index_dir, settings)  # the seeds (or QA_DOCS); a no-op when up to date
+        index_dir = _served_index(args, settings)
         report = latency_bench.run(
             settings.model_copy(update={"index_dir": index_dir}), latency_bench.default_questions(args.n)
         )
@@ -487,9 +491,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     if args.bench == "load":
         from eval import latency_bench, load_bench
 
-        index_dir = _index_dir(args, settings)
-        if args.index is None:
-            build_index([], index_dir, settings)  # the seeds (or QA_DOCS); a no-op when up to date
+        index_dir = _served_index(args, settings)
         report = load_bench.run(
             index_dir,
             latency_bench.default_questions(100),
