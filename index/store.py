@@ -48,11 +48,11 @@ from qa.errors import (
     IndexWriteError,
     QAError,
 )
-from qa.types import Document, Entity, Passage, Sentence
+from qa.types import Document, Entity, Passage, Sentence, Span
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 INDEX_TYPES = ("flat-ip",)
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
@@ -338,7 +338,7 @@ def build_documents(
         vectors = embedder.encode(to_embed, batch_size=batch_size, progress=progress)
         embed_seconds = time.perf_counter() - embed_started
         sentence_vectors = embedder.encode(sentence_texts, batch_size=batch_size, progress=progress)
-        entities = (tagger or EntityTagger()).tag(sentence_texts) if sentence_texts else []
+        annotations = (tagger or EntityTagger()).annotate(sentence_texts) if sentence_texts else []
         dimension = vectors.shape[1] if to_embed else _dimension(previous, embedder)
 
         p_cursor = s_cursor = 0
@@ -349,8 +349,9 @@ def build_documents(
                     r.doc_id,
                     r.sentence,
                     tuple(Entity(r.sentence.start + a, r.sentence.start + b, label) for a, b, label in ents),
+                    tuple(_shift(span, r.sentence.start) for span in spans),
                 )
-                for r, ents in zip(recs, entities[s_cursor : s_cursor + len(recs)], strict=True)
+                for r, (ents, spans) in zip(recs, annotations[s_cursor : s_cursor + len(recs)], strict=True)
             ]
             parts[doc.doc_id] = _Parts(
                 ps, vectors[p_cursor : p_cursor + len(ps)], tagged, sentence_vectors[s_cursor : s_cursor + len(recs)]
@@ -395,11 +396,20 @@ def build_documents(
 
 @dataclass(frozen=True, slots=True)
 class SentenceRecord:
-    """A sentence of the index with its named entities (offsets into the document)."""
+    """A sentence of the index with its named entities and candidate answer spans (offsets into the document)."""
 
     doc_id: str
     sentence: Sentence
     entities: tuple[Entity, ...] = ()
+    spans: tuple[Span, ...] = ()
+
+
+def _shift(span: Span, offset: int) -> Span:
+    """``span`` with offsets relative to a sentence moved to offsets into the document."""
+    gov = (span.gov_start + offset, span.gov_end + offset) if span.gov_end else (0, 0)
+    return Span(
+        span.start + offset, span.end + offset, span.label, span.noun_chunk, span.dep, span.pos, *gov, span.prep
+    )
 
 
 @dataclass(slots=True)
@@ -748,6 +758,9 @@ def _sentence_to_json(r: SentenceRecord) -> dict[str, Any]:
         "end": s.end,
         "kind": s.kind,
         "entities": [[e.start, e.end, e.label] for e in r.entities],
+        "spans": [
+            [x.start, x.end, x.label, int(x.noun_chunk), x.dep, x.pos, x.gov_start, x.gov_end, x.prep] for x in r.spans
+        ],
     }
 
 
@@ -757,7 +770,13 @@ def _sentence_from_json(data: dict[str, Any], documents: dict[str, Document]) ->
     if not 0 <= start < end <= len(doc.text):
         raise ValueError(f"offsets {start}-{end} fall outside {data['doc_id']}")
     entities = tuple(Entity(int(a), int(b), str(label)) for a, b, label in data["entities"])
-    return SentenceRecord(data["doc_id"], Sentence(start, end, doc.text[start:end], data["kind"]), entities)
+    spans = tuple(
+        Span(int(a), int(b), str(label), bool(nc), str(dep), str(pos), int(gs), int(ge), str(prep))
+        for a, b, label, nc, dep, pos, gs, ge, prep in data["spans"]
+    )
+    if any(not start <= x.start < x.end <= end for x in spans):
+        raise ValueError(f"a candidate span falls outside its sentence {start}-{end} of {data['doc_id']}")
+    return SentenceRecord(data["doc_id"], Sentence(start, end, doc.text[start:end], data["kind"]), entities, spans)
 
 
 def _passage_to_json(p: Passage) -> dict[str, Any]:

@@ -20,10 +20,8 @@ narrowed to that entity; otherwise the sentence is the answer.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,96 +34,79 @@ import numpy as np
 from index.lexical import tokenize
 from index.store import Index, SentenceRecord
 from qa.errors import InvalidQueryError
+from qa.features import (
+    NUMBER_TYPES,
+    SENTENCE_FEATURES,
+    SPAN_FEATURES,
+    Question,
+    SentenceView,
+    Words,
+    question_type,
+    sentence_features,
+    span_features,
+)
 from qa.retriever import Retriever
-from qa.types import Answer, Entity, Hit, Result, Sentence
+from qa.types import Answer, Entity, Hit, Result, Sentence, Span
+
+__all__ = ["Reader", "ReaderModel", "answer", "question_type"]
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "reader.json"
 CALIBRATION_PATH = MODEL_PATH.with_name("calibration.json")
-FALLBACK_THRESHOLD = 0.3
+FALLBACK_COST = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """How raw confidence logits become probabilities of being right, and when to abstain.
+
+    ``confidence = sigmoid(a * logit + b)`` (Platt scaling fitted by ``qa eval --calibrate`` on civic
+    dev questions). Abstaining is an expected-value decision: answering gains 1 when right and
+    loses ``cost`` when wrong, so it pays when ``confidence > cost / (1 + cost)`` = ``threshold``.
+    """
+
+    a: float = 1.0
+    b: float = 0.0
+    cost: float = 1.0
+
+    @property
+    def threshold(self) -> float:
+        return self.cost / (1.0 + self.cost)
+
+    def probability(self, logit: float) -> float:
+        return float(_sigmoid(self.a * logit + self.b))
 
 
 @lru_cache(maxsize=1)
-def default_threshold() -> float:
-    """The abstention threshold `qa eval --calibrate` chose on the dev sets (``calibration.json``)."""
+def default_calibration() -> Calibration:
+    """The calibration `qa eval --calibrate` wrote (``calibration.json``); identity when there is none."""
     try:
-        return float(json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))["threshold"])
-    except (OSError, ValueError, KeyError):
-        return FALLBACK_THRESHOLD
+        data = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
+        return Calibration(float(data["a"]), float(data["b"]), float(data["cost"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return Calibration(cost=FALLBACK_COST)
 
 
-# Question type → entity labels that can answer it; the first pattern that matches wins.
-_MONEY_WORDS = (
-    r"(money|cost|costs|fund|funds|funding|funded|budget|price|pay|paid|spend|spent|grant|rupees?|dollars?|"
-    r"fee|fees|stipend|salary|salaries|charge|charges|charged|wage|wages)"
-)
-_TYPES: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
-    (re.compile(rf"\b(how much|what)\b.*\b{_MONEY_WORDS}\b|\b{_MONEY_WORDS}\b.*\bhow much\b"), frozenset({"MONEY"})),
-    (
-        re.compile(r"\b(what|which) (\w+ )?(percent(age)?|share|proportion|rate)\b|\bby how much\b"),
-        frozenset({"PERCENT", "CARDINAL"}),
-    ),
-    (
-        re.compile(
-            r"\b(web address|url|link to|(web ?site|home ?page) address)\b|\bwhat is the (web ?site|home ?page)\b"
-        ),
-        frozenset({"URL"}),
-    ),
-    (re.compile(r"\be-?mail\b"), frozenset({"EMAIL", "URL"})),
-    (re.compile(r"\bcolou?rs?\b"), frozenset({"COLOR"})),
-    (re.compile(r"\bwhich version\b|\bwhat version\b"), frozenset({"VERSION", "CARDINAL"})),
-    (re.compile(r"\bhow (long|old|often)\b"), frozenset({"DATE", "TIME", "QUANTITY"})),
-    (
-        re.compile(r"\bhow (many|much)\b|\bwhat (number|amount)\b"),
-        frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
-    ),
-    (re.compile(r"\bwhen\b|\b(what|which) (year|date|month|day|time)\b|\bsince when\b"), frozenset({"DATE", "TIME"})),
-    (
-        re.compile(r"\bwhere\b|\b(what|which) (city|country|province|place|location|district|town|region)\b"),
-        frozenset({"GPE", "LOC", "FAC"}),
-    ),
-    (
-        re.compile(
-            r"\bwho(m|se)?\b|\b(what|which) (person|organi[sz]ation|company|body|agency|group|university|college|"
-            r"school|firm|ministry|department|bank|ngo|non-profit|charity|partner)s?\b"
-        ),
-        frozenset({"PERSON", "ORG", "NORP"}),
-    ),
-)
-_NUMBER_TYPES = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
-# Words that shape a question but are not evidence of an answer (the BM25 stopword list keeps some).
-_QUESTION_STEMS = frozenset(
-    tokenize(
-        "what which who whom whose when where why how did does do done is are was were has have had "
-        "can could would should will shall may might tell name give list"
-    )
-)
+def default_threshold() -> float:
+    """The abstention threshold of the default calibration: ``cost / (1 + cost)``."""
+    return default_calibration().threshold
 
-SENTENCE_FEATURES = (
+
+CONFIDENCE_FEATURES = (
+    "logit",
+    "margin",
+    "sentence_prob",
+    "span_prob",
+    "span_logit",
+    "whole_sentence",
     "dense",
     "lexical",
     "context",
-    "neighbours",
-    "heading",
-    "bigrams",
-    "typed_found",
+    "typed",
     "typed_missing",
-    "passage_score",
-    "passage_rank",
     "passage_dense",
-    "echo",
-    "length",
-    "item",
+    "novel",
 )
-CONFIDENCE_FEATURES = ("logit", "margin", "dense", "lexical", "context", "typed_missing", "passage_dense")
-
-
-def question_type(question: str) -> frozenset[str]:
-    """Entity labels that would answer ``question``; empty when the question asks for no type."""
-    q = question.lower()
-    for pattern, labels in _TYPES:
-        if pattern.search(q):
-            return labels
-    return frozenset()
+SPAN_SENTENCES = 3  # the best sentences whose spans are ranked
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,18 +144,33 @@ class Logistic:
 
 @dataclass(frozen=True, slots=True)
 class ReaderModel:
+    """The reader's three logistic models: sentence scorer, span ranker, confidence."""
+
     sentence: Logistic
+    span: Logistic
     confidence: Logistic
     provenance: dict[str, Any]
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> ReaderModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        sentence, confidence = Logistic.from_json(data["sentence"]), Logistic.from_json(data["confidence"])
-        shapes_ok = all(len(m.weights) == len(m.features) == len(m.mean) for m in (sentence, confidence))
-        if sentence.features != SENTENCE_FEATURES or confidence.features != CONFIDENCE_FEATURES or not shapes_ok:
-            raise ValueError(f"{path}: features differ from this code's; retrain with `qa train-reader`")
-        return cls(sentence, confidence, data.get("provenance", {}))
+        try:
+            models = [Logistic.from_json(data[k]) for k in ("sentence", "span", "confidence")]
+        except KeyError as err:
+            raise ValueError(f"{path}: no {err} model; retrain with `qa train-reader`") from err
+        expected = (SENTENCE_FEATURES, SPAN_FEATURES, CONFIDENCE_FEATURES)
+        for m, names in zip(models, expected, strict=True):
+            if m.features != names or not len(m.weights) == len(m.features) == len(m.mean):
+                raise ValueError(f"{path}: features differ from this code's; retrain with `qa train-reader`")
+        return cls(*models, data.get("provenance", {}))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sentence": self.sentence.to_json(),
+            "span": self.span.to_json(),
+            "confidence": self.confidence.to_json(),
+            "provenance": self.provenance,
+        }
 
 
 @lru_cache(maxsize=1)
@@ -184,29 +180,59 @@ def default_model() -> ReaderModel:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A sentence that may answer, with its feature vector and the span its type points to."""
+    """A sentence that may answer, with its feature vector."""
 
     record: SentenceRecord
     hit: Hit
     features: np.ndarray
-    span: Entity | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Everything the reader decided for one question (what training and evaluation look at)."""
+
+    question: Question
+    candidates: list[Candidate]
+    logits: np.ndarray  # sentence logits, one per candidate
+    best: int  # index of the chosen sentence in candidates
+    spans: tuple[Span, ...]  # candidate spans of the chosen sentence
+    span_logits: np.ndarray
+    span: int  # index of the chosen span
+    confidence_features: np.ndarray
+    raw_confidence: float  # the confidence model's logit, before calibration
+    confidence: float  # the calibrated probability that the answer is right
 
 
 class Reader:
-    """Reads answers out of an index's sentences with the sentence and confidence models."""
+    """Reads answers out of an index's sentences with the sentence, span and confidence models."""
 
-    def __init__(self, index: Index, model: ReaderModel | None = None) -> None:
+    def __init__(
+        self,
+        index: Index,
+        model: ReaderModel | None = None,
+        calibration: Calibration | None = None,
+        *,
+        aliases: bool = True,
+    ) -> None:
         if not index.sentences:
             raise InvalidQueryError(
                 f"{index.path}: the index has no sentence features; rebuild it with `qa index --rebuild`"
             )
         self.index = index
         self._model = model
+        self._calibration = calibration
+        self._use_aliases = aliases
         self._n = max(1, len(index.passages))
+        self._words: dict[int, Words] = {}
+        self._tokens: dict[tuple[str, int, int], tuple[list[str], frozenset[str]]] = {}
 
     @property
     def model(self) -> ReaderModel:
         return self._model or default_model()
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._calibration or default_calibration()
 
     def _idf(self, token: str) -> float:
         df = self.index.term_df.get(token, 0)
@@ -215,7 +241,9 @@ class Reader:
     @cached_property
     def _abbreviations(self) -> list[tuple[str, list[frozenset[str]]]]:
         """The corpus's abbreviations as stems: [(abbreviation stem, [long-form stem sets])]."""
-        out = []
+        out: list[tuple[str, list[frozenset[str]]]] = []
+        if not self._use_aliases:
+            return out
         for abbr, forms in self.index.abbreviations.items():
             stems = tokenize(abbr)
             longs = [frozenset(tokenize(f)) for f in forms]
@@ -223,41 +251,35 @@ class Reader:
                 out.append((stems[0], longs))
         return out
 
-    def _alternatives(self, q_set: set[str]) -> dict[str, list[frozenset[str]]]:
-        """For each question term, other term sets that mean the same (abbreviation ↔ long form)."""
-        alts: dict[str, list[frozenset[str]]] = {}
-        for abbr, longs in self._abbreviations:
-            if abbr in q_set:
-                alts.setdefault(abbr, []).extend(longs)
-            for long in longs:
-                if long <= q_set:
-                    for t in long:
-                        alts.setdefault(t, []).append(frozenset({abbr}))
-        return alts
+    def analyse(self, question: str) -> Question:
+        return Question.analyse(question, self._idf, self._abbreviations)
 
-    def candidates(self, question: str, vector: np.ndarray, hits: Sequence[Hit]) -> list[Candidate]:
+    def _sentence_tokens(self, doc_id: str, s: Sentence) -> tuple[list[str], frozenset[str]]:
+        key = (doc_id, s.start, s.end)
+        cached = self._tokens.get(key)
+        if cached is None:
+            toks = tokenize(s.text)
+            cached = self._tokens[key] = (toks, frozenset(toks))
+        return cached
+
+    def words(self, row: int) -> Words:
+        w = self._words.get(row)
+        if w is None:
+            s = self.index.sentences[row].sentence
+            w = self._words[row] = Words.of(s.text, s.start)
+        return w
+
+    def candidates(self, q: Question, vector: np.ndarray, hits: Sequence[Hit]) -> list[Candidate]:
         """Every non-heading sentence of ``hits`` (once each) with its features."""
-        q_tokens = [t for t in tokenize(question) if t not in _QUESTION_STEMS]
-        q_set = set(q_tokens)
-        q_mass = sum(self._idf(t) for t in q_set) or 1.0
-        alternatives = self._alternatives(q_set)
-        q_bigrams = set(itertools.pairwise(q_tokens))
-        labels = question_type(question)
-        q_lower = question.lower()
         top_score = max((h.score for h in hits), default=1.0) or 1.0
-
-        def cover(tokens: set[str]) -> float:
-            hit = (t for t in q_set if t in tokens or any(alt <= tokens for alt in alternatives.get(t, ())))
-            return sum(self._idf(t) for t in hit) / q_mass
-
         out: list[Candidate] = []
         seen: set[tuple[str, int, int]] = set()
         for hit in hits:
             p = hit.passage
             doc = self.index.documents[p.doc_id]
-            heading_tokens = set(tokenize(" ".join((doc.title, *p.heading_path, p.context))))
+            heading = frozenset(tokenize(" ".join((doc.title, *p.heading_path, p.context))))
             sents = [s for s in p.sentences if s.kind != "heading"]
-            token_lists = [tokenize(s.text) for s in sents]
+            toks = [self._sentence_tokens(p.doc_id, s) for s in sents]
             for i, s in enumerate(sents):
                 key = (p.doc_id, s.start, s.end)
                 row = self.index.sentence_rows.get(key)
@@ -265,71 +287,104 @@ class Reader:
                     continue
                 seen.add(key)
                 record = self.index.sentences[row]
-                toks = token_lists[i]
-                tokens = set(toks)
-                neighbours: set[str] = set()
-                for j in (i - 1, i + 1):
-                    if 0 <= j < len(sents):
-                        neighbours |= set(token_lists[j])
-                bigrams = set(itertools.pairwise(toks))
-                span = _typed_span(record, labels, q_lower, s) if labels else None
-                x = np.array(
-                    [
-                        float(self.index.sentence_embeddings[row] @ vector),
-                        cover(tokens),
-                        cover(tokens | heading_tokens | neighbours),
-                        cover(neighbours - tokens),
-                        cover(heading_tokens - tokens),
-                        len(q_bigrams & bigrams) / len(q_bigrams) if q_bigrams else 0.0,
-                        1.0 if span is not None else 0.0,
-                        1.0 if labels and span is None else 0.0,
-                        hit.score / top_score,
-                        1.0 / hit.rank,
-                        hit.dense_score or 0.0,
-                        len(tokens & q_set) / len(tokens) if tokens else 1.0,
-                        math.log1p(len(toks)),
-                        1.0 if s.kind == "item" else 0.0,
-                    ]
+                view = SentenceView(
+                    text=s.text,
+                    tokens=toks[i][1],
+                    token_list=toks[i][0],
+                    previous=toks[i - 1][1] if i > 0 else frozenset(),
+                    next=toks[i + 1][1] if i + 1 < len(sents) else frozenset(),
+                    heading=heading,
+                    dense=float(self.index.sentence_embeddings[row] @ vector),
+                    passage_score=hit.score / top_score,
+                    passage_rank=hit.rank,
+                    passage_dense=hit.dense_score or 0.0,
+                    typed_found=bool(q.labels) and _typed_span(record, q) is not None,
+                    item=s.kind == "item",
+                    position=i,
                 )
-                out.append(Candidate(record, hit, x, span))
+                out.append(Candidate(record, hit, sentence_features(q, view)))
         return out
+
+    def span_scores(self, q: Question, record: SentenceRecord) -> tuple[tuple[Span, ...], np.ndarray]:
+        """The candidate spans of a sentence and their logits (the sentence itself when it has none)."""
+        s = record.sentence
+        spans = record.spans or (Span(s.start, s.end, dep="ROOT"),)
+        row = self.index.sentence_rows[(record.doc_id, s.start, s.end)]
+        doc = self.index.documents[record.doc_id]
+        x = span_features(q, self.words(row), spans, doc.text, s.start, s.end)
+        return spans, self.model.span.logit(x)
+
+    def reading(self, question: str, vector: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
+        """Score every sentence and the spans of the best ones; None when there is no sentence."""
+        q = self.analyse(question)
+        cands = self.candidates(q, vector, hits)
+        if not cands:
+            return None
+        model = self.model
+        logits = model.sentence.logit(np.stack([c.features for c in cands]))
+        order = np.argsort(-logits, kind="stable")
+        best = int(order[0])
+        spans, span_logits = self.span_scores(q, cands[best].record)
+        chosen = int(np.argmax(span_logits))
+        x = confidence_features(cands, logits, order, spans, span_logits, chosen)
+        raw = float(model.confidence.logit(x))
+        return Reading(q, cands, logits, best, spans, span_logits, chosen, x, raw, self.calibration.probability(raw))
 
     def read(self, question: str, vector: np.ndarray, hits: Sequence[Hit], threshold: float | None = None) -> Result:
         """Pick the answer to ``question`` from the sentences of ``hits``, or abstain."""
         threshold = default_threshold() if threshold is None else threshold
-        cands = self.candidates(question, vector, hits)
-        if not cands:
+        r = self.reading(question, vector, hits)
+        if r is None:
             return Result(question, True, None, tuple(hits), 0.0)
-        logits = self.model.sentence.logit(np.stack([c.features for c in cands]))
-        order = np.argsort(-logits, kind="stable")
-        best = cands[int(order[0])]
-        confidence = float(_sigmoid(self.model.confidence.logit(confidence_features(best, logits, order))))
-        if confidence < threshold:
-            return Result(question, True, None, tuple(hits), confidence)
-        return Result(question, False, self._answer(best, confidence), tuple(hits), confidence)
+        if r.confidence < threshold:
+            return Result(question, True, None, tuple(hits), r.confidence)
+        return Result(question, False, self.answer_of(r), tuple(hits), r.confidence)
 
-    def _answer(self, best: Candidate, confidence: float) -> Answer:
+    def answer_of(self, r: Reading) -> Answer:
+        best = r.candidates[r.best]
         doc = self.index.documents[best.record.doc_id]
-        s = best.record.sentence
-        start, end = (best.span.start, best.span.end) if best.span is not None else (s.start, s.end)
+        span = r.spans[r.span]
         return Answer(
-            text=doc.text[start:end],
+            text=doc.text[span.start : span.end],
             doc_id=doc.doc_id,
             title=doc.title,
-            start=start,
-            end=end,
-            sentence=s,
-            confidence=confidence,
+            start=span.start,
+            end=span.end,
+            sentence=best.record.sentence,
+            confidence=r.confidence,
             passage=best.hit.passage,
         )
 
 
-def confidence_features(best: Candidate, logits: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """What the confidence model sees: the best logit, its margin over the runner-up, its evidence."""
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def confidence_features(
+    cands: Sequence[Candidate],
+    logits: np.ndarray,
+    order: np.ndarray,
+    spans: Sequence[Span],
+    span_logits: np.ndarray,
+    chosen: int,
+) -> np.ndarray:
+    """What the confidence model sees: the best sentence's logit, margin and evidence, its span's."""
+    best = cands[int(order[0])]
     f = dict(zip(SENTENCE_FEATURES, best.features, strict=True))
     top = float(logits[order[0]])
-    margin = top - float(logits[order[1]]) if len(order) > 1 else 5.0
-    values = {**f, "logit": top, "margin": margin}
+    sp = spans[chosen]
+    s = best.record.sentence
+    values = {
+        **f,
+        "logit": top,
+        "margin": top - float(logits[order[1]]) if len(order) > 1 else 5.0,
+        "sentence_prob": float(_softmax(logits)[order[0]]),
+        "span_prob": float(_softmax(span_logits)[chosen]),
+        "span_logit": float(span_logits[chosen]),
+        "whole_sentence": 1.0 if (sp.start, sp.end) == (s.start, s.end) or sp.dep == "ROOT" else 0.0,
+        "typed": 1.0 if f["typed_found"] or f["typed_missing"] else 0.0,
+    }
     return np.array([values[name] for name in CONFIDENCE_FEATURES])
 
 
@@ -337,15 +392,16 @@ def _sigmoid(z: np.ndarray | float) -> np.ndarray | float:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def _typed_span(record: SentenceRecord, labels: frozenset[str], q_lower: str, s: Sentence) -> Entity | None:
+def _typed_span(record: SentenceRecord, q: Question) -> Entity | None:
     """The first entity of the asked-for type that the question does not already name."""
+    s = record.sentence
     for e in record.entities:
-        if e.label not in labels:
+        if e.label not in q.labels:
             continue
         text = s.text[e.start - s.start : e.end - s.start]
-        if text.lower() in q_lower:
+        if text.lower() in q.lower:
             continue
-        if e.label in _NUMBER_TYPES and not any(c.isdigit() for c in text) and len(text.split()) > 3:
+        if e.label in NUMBER_TYPES and not any(c.isdigit() for c in text) and len(text.split()) > 3:
             continue
         return e
     return None

@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="choose the abstention threshold on these (dev!) sets and write it where the app reads it",
+        help="fit the confidence calibration on these (dev!) sets and write it where the app reads it",
     )
     p.add_argument("--squad", type=Path, help="also run the reader on this SQuAD 2.0 file's test articles")
     p.add_argument("--limit", type=_positive_int, help="at most this many SQuAD questions")
@@ -88,13 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--split", default="test", help="qrels split to evaluate (default test)")
     b.add_argument("--json", action="store_true", help="print the figures as JSON")
-    t = sub.add_parser("train-reader", help="fit the reader's sentence and confidence models on the dev sets")
+    t = sub.add_parser("train-reader", help="fit the reader's sentence, span and confidence models on the dev sets")
     t.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     t.add_argument(
         "--squad",
         type=Path,
-        help="also learn the confidence model from this SQuAD 2.0 file's training articles, rescaled on the "
-        "civic dev sets (measured worse on civic dev than the civic dev sets alone, so off by default)",
+        help="also learn from this SQuAD 2.0 file's training articles (the first "
+        "eval.squad.TRAIN_ARTICLES articles; the shipped models were trained with it)",
     )
     lat = bench.add_parser("latency", help="warm /ask latency over 100 questions on a live uvicorn")
     lat.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built from the seeds)")
@@ -107,6 +107,14 @@ def _parser() -> argparse.ArgumentParser:
     f = bench.add_parser("fusion", help="compare fusion settings on SciFact train and the civic dev sets")
     f.add_argument("--data", type=Path, default=SHARED / "datasets" / "scifact", help="BEIR SciFact folder")
     f.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    ab = bench.add_parser("ablation", help="retrain the reader without each feature group; read held-out dev data")
+    ab.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    ab.add_argument(
+        "--squad",
+        type=Path,
+        default=SHARED / "datasets" / "squad2-dev-half" / "dev-v2.0.json",
+        help="SQuAD 2.0 file (its training articles only)",
+    )
     return parser
 
 
@@ -316,7 +324,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval import answer_eval
     from eval.report import write_report
     from eval.sets import SETS_DIR, load_eval_set
-    from qa.answer import CALIBRATION_PATH, default_threshold
+    from qa.answer import default_threshold
 
     if args.calibrate:
         paths = args.set or [SETS_DIR / "seeds-dev.jsonl"]
@@ -328,6 +336,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     sets = [(path.name, load_eval_set(path)) for path in paths]
     retriever = load_retriever(_served_index(args, settings), settings)
     systems = answer_eval.SYSTEMS[:1] if args.product_only else answer_eval.SYSTEMS
+    calibration = None
+    if args.calibrate:
+        calibration = _calibrate(args, settings, paths, sets, retriever)
     total = sum(len(qs) for _, qs in sets) * (len(systems) + 1)
     tables, records = [], []
     with tqdm(total=total, disable=not _progress(), desc="qa eval", unit="q") as bar:
@@ -344,28 +355,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             ).records
     threshold = settings.answer_threshold if settings.answer_threshold is not None else default_threshold()
     curve = answer_eval.coverage_curve(records)
-    extra: dict[str, Any] = {}
-    if args.calibrate:
-        point = answer_eval.calibrate(records)
-        calibration = {
-            "threshold": point.threshold,
-            "provenance": {
-                "command": "qa eval --calibrate " + " ".join(f"--set {_shown(p)}" for p in paths),
-                "criterion": "best overall accuracy (right answers + right abstentions) on these sets",
-                "overall": round(point.overall, 4),
-                "coverage": round(point.coverage, 4),
-                "accuracy_of_answers": round(point.accuracy, 4),
-                "questions": len(records),
-                "calibrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            },
-        }
-        CALIBRATION_PATH.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
-        default_threshold.cache_clear()
+    bins = answer_eval.reliability(records)
+    extra: dict[str, Any] = {
+        "reliability": [asdict(b) for b in bins],
+        "expected_calibration_error": round(answer_eval.expected_calibration_error(bins), 4),
+    }
+    if calibration is not None:
         extra["calibration"] = calibration
-        print(
-            f"calibrated threshold {point.threshold:.2f}: overall {point.overall:.1%}, coverage {point.coverage:.1%}, "
-            f"accuracy of answers {point.accuracy:.1%}; wrote {CALIBRATION_PATH}"
-        )
     if args.squad:
         from eval import squad_eval
 
@@ -394,6 +390,49 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         written = write_report(args.out, tables, curve, threshold, extra)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0
+
+
+def _calibrate(
+    args: argparse.Namespace,
+    settings: Settings,
+    paths: Sequence[Path],
+    sets: Sequence[tuple[str, Sequence[Any]]],
+    retriever: Any,
+) -> dict[str, Any]:
+    """Refit the Platt scaling of the confidence on dev sets and write ``calibration.json``."""
+    from eval import answer_eval
+    from qa.answer import CALIBRATION_PATH, default_calibration
+
+    records = []
+    for _, questions in sets:
+        records += answer_eval.evaluate_system(
+            answer_eval.SYSTEMS[0], questions, retriever, top_k=args.k, threshold=0.0
+        ).records
+    fitted = answer_eval.platt(records, default_calibration(), settings.wrong_answer_cost)
+    before = answer_eval.expected_calibration_error(answer_eval.reliability(records))
+    calibration = {
+        "a": round(fitted.a, 6),
+        "b": round(fitted.b, 6),
+        "cost": fitted.cost,
+        "threshold": round(fitted.threshold, 4),
+        "provenance": {
+            "command": "qa eval --calibrate " + " ".join(f"--set {_shown(p)}" for p in paths),
+            "method": "Platt scaling of the confidence model's logit: P(top answer right) on these dev sets",
+            "decision": "answer when confidence > cost / (1 + cost): a right answer gains 1, a wrong one loses cost "
+            "(QA_WRONG_ANSWER_COST)",
+            "questions": len(records),
+            "ece_before": round(before, 4),
+            "calibrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    }
+    CALIBRATION_PATH.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
+    default_calibration.cache_clear()
+    print(
+        f"calibrated: confidence = sigmoid({fitted.a:.3f} * logit + {fitted.b:+.3f}), wrong-answer cost "
+        f"{fitted.cost:g} → answer above {fitted.threshold:.2f}; wrote {CALIBRATION_PATH}",
+        file=sys.stderr,
+    )
+    return calibration
 
 
 def _refuse_broken_index(index_dir: Path, paths: Sequence[Path]) -> str | None:
@@ -464,7 +503,13 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     for name, m in (("sentence", model.sentence), ("confidence", model.confidence)):
         weights = ", ".join(f"{f}={w:+.2f}" for f, w in zip(m.features, m.weights, strict=True))
         print(f"{name} model: {weights}, bias={m.bias:+.2f}")
-    print(f"wrote {train_reader.MODEL_PATH} from {model.provenance['questions']} dev questions")
+    top = sorted(zip(model.span.features, model.span.weights, strict=True), key=lambda fw: -abs(fw[1]))[:12]
+    print("span model, largest weights: " + ", ".join(f"{f}={w:+.2f}" for f, w in top))
+    p = model.provenance
+    print(
+        f"wrote {train_reader.MODEL_PATH} from {p['questions']} civic dev and {p['squad_questions']} SQuAD questions; "
+        "now run `qa eval --calibrate`"
+    )
     return 0
 
 
@@ -510,6 +555,18 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
             chunking=settings.chunk_settings(),
         )
         print(fusion_study.format_rows(rows))
+        return 0
+    if args.bench == "ablation":
+        from eval import ablation
+
+        rows = ablation.run(
+            args.corpora,
+            args.squad,
+            embedder=_embedder(settings),
+            cache_dir=settings.cache_dir,
+            chunking=settings.chunk_settings(),
+        )
+        print(ablation.format_rows(rows))
         return 0
 
     result = retrieval_bench.run(

@@ -34,7 +34,12 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(0.5, ge=0)
     dense_weight: float = Field(1.0, ge=0)
     candidates: int = Field(100, ge=1)
-    answer_threshold: float | None = Field(None, ge=0, le=1, description="Abstain below this confidence")
+    answer_threshold: float | None = Field(
+        None, ge=0, le=1, description="Abstain below this confidence (default: the calibration's cost/(1+cost))"
+    )
+    wrong_answer_cost: float = Field(
+        1.0, gt=0, description="What a wrong answer costs against a right one's gain of 1 (`qa eval --calibrate`)"
+    )
     cache_dir: Path = Field(Path.home() / ".cache" / "civic-qa", description="Benchmark caches")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

@@ -83,6 +83,27 @@ class Entity:
 
 
 @dataclass(frozen=True, slots=True)
+class Span:
+    """A candidate answer span of a sentence, found at index time by spaCy's parser.
+
+    ``label`` is the named-entity label when the span is an entity ("" otherwise); ``dep`` and
+    ``pos`` describe the span's syntactic root; ``gov_start``/``gov_end`` locate the content word
+    that governs it (the verb or noun it attaches to, through a preposition ``prep`` if any).
+    All offsets are into the document's original text.
+    """
+
+    start: int
+    end: int
+    label: str = ""
+    noun_chunk: bool = False
+    dep: str = ""
+    pos: str = ""
+    gov_start: int = 0
+    gov_end: int = 0
+    prep: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """An extractive answer: ``text == document.text[start:end]``, inside ``sentence``.
 

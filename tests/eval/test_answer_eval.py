@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from eval import latency_bench
 from eval.answer_eval import Record, calibrate, coverage_curve, evaluate_system, normalize
@@ -88,7 +89,7 @@ def test_fit_listwise_ranks_the_gold_candidate_first() -> None:
         y = np.zeros(8, dtype=bool)
         y[int(np.argmax(x[:, 0]))] = True  # the gold candidate is the one with the largest first feature
         groups.append((x, y))
-    model = fit_listwise(groups, ("signal", "noise"), iters=300)
+    model = fit_listwise(groups, ("signal", "noise"), l2=0.1)
     top1 = np.mean([y[int(np.argmax(model.logit(x)))] for x, y in groups])
     assert top1 > 0.9 and model.weights[0] > abs(model.weights[1])
 
@@ -98,3 +99,23 @@ def test_latency_bench_runs_against_a_live_server(corpus: Path, tmp_path: Path, 
     report = latency_bench.run(Settings(index_dir=tmp_path / "idx"), ["What is Pehchaan?"] * 3, warmup=1)
     assert report.requests == 3 and report.p50_ms > 0 and report.p95_ms >= report.p50_ms
     assert set(report.stages_p50_ms) == {"encode", "search", "extract"}
+
+
+def test_platt_scaling_matches_the_share_right_in_the_large() -> None:
+    from eval.answer_eval import platt, reliability
+    from qa.answer import Calibration
+
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(400):
+        z = float(rng.normal())
+        right = bool(rng.random() < 1 / (1 + np.exp(-(2 * z - 1))))  # truly sigmoid(2z - 1)
+        records.append(_record(str(i), ["g"], "a", float(1 / (1 + np.exp(-z))), right))
+    fitted = platt(records, Calibration(), cost=1.0)
+    assert fitted.a == pytest.approx(2.0, abs=0.5) and fitted.b == pytest.approx(-1.0, abs=0.4)
+    recalibrated = [fitted.probability(float(np.log(r.confidence / (1 - r.confidence)))) for r in records]
+    assert sum(recalibrated) == pytest.approx(sum(r.correct for r in records), rel=0.02)  # the MLE's balance
+    bins = reliability(records, bins=2)
+    assert sum(b.count for b in bins) == 400
+    low = [r for r in records if r.confidence < 0.5]
+    assert bins[0].accuracy == pytest.approx(sum(r.correct for r in low) / len(low))

@@ -13,7 +13,6 @@ from eval.squad_eval import SquadReport, format_report, run, sentence_holds_gold
 from eval.squad_metrics import squad_scores
 from index.chunking import ChunkSettings
 from index.embed import Embedder
-from qa.answer import default_threshold
 from qa.errors import QAError
 
 LIGHTHOUSE_0 = (
@@ -127,7 +126,7 @@ def test_run_end_to_end_on_every_article(squad_file: Path, embedder: Embedder) -
         assert scores["exact"] <= scores["f1"] + 1e-9
     assert report.scores == squad_scores(report.predictions, questions)
     assert report.always_abstain["exact"] == pytest.approx(100 * 3 / 8)
-    assert report.threshold == default_threshold()  # the product's own default
+    assert 0.0 <= report.threshold <= 1.0  # chosen on the training articles for SQuAD's own prior
     for q in questions:
         forced, sentence = report.forced_predictions[q.qid], report.forced_sentences[q.qid]
         assert forced and forced in sentence and sentence in CONTEXTS[q.doc_id]  # an extract of its own paragraph

@@ -90,10 +90,16 @@ def test_abbreviations_defined_in_the_corpus_match_both_ways(tmp_path: Path, emb
     question = "Where did the Khyber Pakhtunkhwa Information Technology Board open a helpdesk?"
     vector = embedder.encode([question])[0]
     hits = Retriever(index, embedder).search([question], 3, vectors=vector[None, :])[0]
-    cands = {c.record.sentence.text: c for c in reader.candidates(question, vector, hits)}
+    cands = {c.record.sentence.text: c for c in reader.candidates(reader.analyse(question), vector, hits)}
     helpdesk = cands["The KPITB office opened a helpdesk in Peshawar in 2020."]
     lexical = dict(zip(reader.model.sentence.features, helpdesk.features, strict=True))["lexical"]
     assert lexical > 0.8  # "Khyber Pakhtunkhwa Information Technology Board" is covered by "KPITB"
+    without = Reader(index, aliases=False)
+    plain = {c.record.sentence.text: c for c in without.candidates(without.analyse(question), vector, hits)}
+    plain_features = plain[helpdesk.record.sentence.text].features
+    assert (
+        dict(zip(reader.model.sentence.features, plain_features, strict=True))["lexical"] < 0.5
+    )  # the abbreviation alone matches none of the long form's words
 
 
 @pytest.mark.parametrize(
@@ -152,3 +158,34 @@ def test_pattern_entities_cover_types_spacy_lacks() -> None:
         ("2.4.1", "VERSION"),
     ]
     assert question_type("What is the web address of the portal?") == frozenset({"URL"})
+
+
+def test_candidate_spans_are_stored_at_index_time_with_offsets(retriever: Retriever) -> None:
+    index = retriever.index
+    records = [r for r in index.sentences if r.spans]
+    assert records, "the parser found no candidate spans"
+    for r in records:
+        doc = index.documents[r.doc_id]
+        s = r.sentence
+        for sp in r.spans:
+            assert s.start <= sp.start < sp.end <= s.end
+            assert doc.text[sp.start : sp.end].strip() == doc.text[sp.start : sp.end]
+            if sp.gov_end:
+                assert 0 <= sp.gov_start < sp.gov_end <= len(doc.text)
+        assert any(e.start == sp.start and e.end == sp.end for e in r.entities for sp in r.spans) or not r.entities
+
+
+def test_span_ranker_answers_with_a_short_span_inside_its_sentence(retriever: Retriever) -> None:
+    result = answer(["Which SMS short code reaches the identity service?"], retriever, threshold=0.0)[0]
+    a = result.answer
+    assert a is not None
+    assert len(a.text) < len(a.sentence.text)  # narrowed from the sentence to a span
+    assert retriever.index.documents[a.doc_id].text[a.start : a.end] == a.text
+
+
+def test_calibration_threshold_is_the_expected_value_break_even() -> None:
+    from qa.answer import Calibration
+
+    assert Calibration(cost=1.0).threshold == 0.5
+    assert Calibration(cost=3.0).threshold == 0.75  # a wrong answer three times as bad: answer above 75 %
+    assert Calibration(2.0, -1.0).probability(0.5) == pytest.approx(0.5)
