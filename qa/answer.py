@@ -4,18 +4,15 @@ Every answer is a span of a document: ``answer.text == document.text[answer.star
 Sentence features are precomputed at index time (sentence embeddings, spaCy entities, term
 document frequencies), so a request costs one question encode, one search and some arithmetic.
 
-Two small logistic models, stored as JSON in ``qa/models/reader.json`` and trained by
-``qa train-reader`` on the civic *dev* questions only:
+Three small logistic models, stored as JSON in ``qa/models/reader.json`` and trained by
+``qa train-reader`` (civic dev sets, SQuAD training articles; features in ``qa.features``):
 
-- the **sentence model** scores every sentence of the retrieved passages from dense similarity,
-  lexical evidence (IDF-weighted overlap of stemmed question terms with the sentence, with its
-  headings, with its neighbours; shared bigrams), the answer type (who → person/organisation, when
-  → date, how many/much → number, where → place), the passage's retrieval score and rank;
-- the **confidence model** turns the best sentence's evidence into the probability that it holds
-  the answer. Below ``threshold`` the result is ``no_answer`` and the passages are still returned.
-
-Headings are never answers. Where the question asks for a type the sentence holds, the answer is
-narrowed to that entity; otherwise the sentence is the answer.
+- the **sentence scorer** ranks every non-heading sentence of the retrieved passages;
+- the **span ranker** ranks the candidate spans the parser found at index time in the best
+  sentence (the sentence itself is one of them);
+- the **confidence model** estimates the chance the answer is right; :class:`Calibration`
+  (``qa eval --calibrate``) rescales it and abstains below ``cost / (1 + cost)``, where the
+  result is ``no_answer`` and the passages are still returned.
 """
 
 from __future__ import annotations
