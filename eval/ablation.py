@@ -78,8 +78,6 @@ def _masked(examples: Sequence[train_reader.Example], sm: np.ndarray, pm: np.nda
 
 def _read(model: ReaderModel, examples: Sequence[train_reader.Example], reader: Reader, pm: np.ndarray) -> tuple:
     n = sentence = em = f1 = 0.0
-    masked_span = Logistic(model.span.features, model.span.mean, model.span.scale, model.span.weights * pm, 0.0)
-    reader._model = ReaderModel(model.sentence, masked_span, model.confidence, {})
     for ex in examples:
         if not ex.question.answerable:
             continue
@@ -88,8 +86,8 @@ def _read(model: ReaderModel, examples: Sequence[train_reader.Example], reader: 
             continue
         best = int(np.argmax(model.sentence.logit(np.stack([c.features for c in ex.candidates]))))
         sentence += bool(ex.labels[best])
-        spans, logits = reader.span_scores(ex.analysed, ex.candidates[best].record)
-        sp = spans[int(np.argmax(logits))]
+        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best].record)
+        sp = spans[int(np.argmax(model.span.logit(x * pm)))]
         text = reader.index.documents[ex.candidates[best].record.doc_id].text[sp.start : sp.end]
         em += max(compute_exact(g, text) for g in ex.question.answers)
         f1 += max(compute_f1(g, text) for g in ex.question.answers)

@@ -46,9 +46,9 @@ from qa.answer import (
     ReaderModel,
     confidence_features,
 )
-from qa.features import SENTENCE_FEATURES, SPAN_FEATURES, Question, span_features
+from qa.features import SENTENCE_FEATURES, SPAN_FEATURES, Question
 from qa.retriever import Retriever
-from qa.types import Hit, Span
+from qa.types import Hit
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +145,8 @@ class Example:
 def _span_group(
     reader: Reader, q: Question, record: SentenceRecord, golds: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    s = record.sentence
-    spans = record.spans or (Span(s.start, s.end, dep="ROOT"),)
-    row = reader.index.sentence_rows[(record.doc_id, s.start, s.end)]
+    spans, x = reader.span_candidates(q, record)
     doc = reader.index.documents[record.doc_id]
-    x = span_features(q, reader.words(row), spans, doc.text, s.start, s.end)
     labels = np.array([any(compute_exact(g, doc.text[sp.start : sp.end]) for g in golds) for sp in spans])
     return x, labels
 
@@ -213,8 +210,8 @@ def collect_squad(
     return examples, reader
 
 
-def _weights(examples: Sequence[Example], civic_weight: float) -> list[float]:
-    return [civic_weight if ex.source == "civic" else 1.0 for ex in examples]
+def _weight(ex: Example, civic_weight: float) -> float:
+    return civic_weight if ex.source == "civic" else 1.0
 
 
 def train(
@@ -230,7 +227,7 @@ def train(
         [(np.stack([c.features for c in ex.candidates]), ex.labels) for ex in with_gold],
         SENTENCE_FEATURES,
         l2=l2,
-        weights=_weights(with_gold, civic_weight),
+        weights=[_weight(ex, civic_weight) for ex in with_gold],
         prior=[SENTENCE_PRIOR.get(f, 0.0) for f in SENTENCE_FEATURES] if prior is None else prior,
     )
     span_groups, span_weights = [], []
@@ -238,7 +235,7 @@ def train(
         for x, y in ex.span_groups:
             if y.any():
                 span_groups.append((x, y))
-                span_weights.append(civic_weight if ex.source == "civic" else 1.0)
+                span_weights.append(_weight(ex, civic_weight))
     span = fit_listwise(span_groups, SPAN_FEATURES, l2=span_l2, weights=span_weights)
     return sentence, span
 
@@ -255,20 +252,12 @@ def confidence_data(
         logits = model.sentence.logit(np.stack([c.features for c in ex.candidates]))
         order = np.argsort(-logits, kind="stable")
         best = int(order[0])
-        spans, span_logits = _spans(reader, model, ex.analysed, ex.candidates[best])
+        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best].record)
+        span_logits = model.span.logit(x)
         chosen = int(np.argmax(span_logits))
         cx.append(confidence_features(ex.candidates, logits, order, spans, span_logits, chosen))
         cy.append(float(ex.labels[best]))
     return np.array(cx), np.array(cy)
-
-
-def _spans(reader: Reader, model: ReaderModel, q: Question, cand: Candidate) -> tuple:
-    saved = reader._model
-    reader._model = model
-    try:
-        return reader.span_scores(q, cand.record)
-    finally:
-        reader._model = saved
 
 
 def run(

@@ -302,13 +302,17 @@ class Reader:
                 out.append(Candidate(record, hit, sentence_features(q, view)))
         return out
 
-    def span_scores(self, q: Question, record: SentenceRecord) -> tuple[tuple[Span, ...], np.ndarray]:
-        """The candidate spans of a sentence and their logits (the sentence itself when it has none)."""
+    def span_candidates(self, q: Question, record: SentenceRecord) -> tuple[tuple[Span, ...], np.ndarray]:
+        """The candidate spans of a sentence (the sentence itself when it has none) and their features."""
         s = record.sentence
         spans = record.spans or (Span(s.start, s.end, dep="ROOT"),)
         row = self.index.sentence_rows[(record.doc_id, s.start, s.end)]
         doc = self.index.documents[record.doc_id]
-        x = span_features(q, self.words(row), spans, doc.text, s.start, s.end)
+        return spans, span_features(q, self.words(row), spans, doc.text, s.start, s.end)
+
+    def span_scores(self, q: Question, record: SentenceRecord) -> tuple[tuple[Span, ...], np.ndarray]:
+        """The candidate spans of a sentence and their logits under the span model."""
+        spans, x = self.span_candidates(q, record)
         return spans, self.model.span.logit(x)
 
     def reading(self, question: str, vector: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
@@ -404,6 +408,21 @@ def _typed_span(record: SentenceRecord, q: Question) -> Entity | None:
     return None
 
 
+_READERS: list[Reader] = []
+
+
+def reader_for(index: Index) -> Reader:
+    """The default-model reader of ``index``, kept across calls (its word caches and alias table
+    are built once per index, not per request); only the two most recent indexes are kept."""
+    for reader in _READERS:
+        if reader.index is index:
+            return reader
+    reader = Reader(index)
+    _READERS.insert(0, reader)
+    del _READERS[2:]
+    return reader
+
+
 def answer(
     questions: Sequence[str],
     retriever: Retriever,
@@ -426,7 +445,7 @@ def answer(
             raise InvalidQueryError("the question is empty; ask something in words")
     if not questions:
         return []
-    reader = reader or Reader(retriever.index)
+    reader = reader or reader_for(retriever.index)
     t0 = time.perf_counter()
     vectors = retriever.embedder.encode(list(questions))
     t1 = time.perf_counter()
