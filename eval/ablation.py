@@ -70,7 +70,7 @@ def _mask(names: Sequence[str], drop: Callable[[str], bool]) -> np.ndarray:
 def _masked(examples: Sequence[train_reader.Example], sm: np.ndarray, pm: np.ndarray) -> list:
     out = []
     for ex in examples:
-        cands = [Candidate(c.record, c.hit, c.features * sm) for c in ex.candidates]
+        cands = [Candidate(c.record, c.hit, c.features * sm, c.heading) for c in ex.candidates]
         groups = [(x * pm, y) for x, y in ex.span_groups]
         out.append(train_reader.Example(ex.question, ex.analysed, cands, ex.labels, groups, ex.source))
     return out
@@ -86,7 +86,7 @@ def _read(model: ReaderModel, examples: Sequence[train_reader.Example], reader: 
             continue
         best = int(np.argmax(model.sentence.logit(np.stack([c.features for c in ex.candidates]))))
         sentence += bool(ex.labels[best])
-        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best].record)
+        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best].record, ex.candidates[best].heading)
         sp = spans[int(np.argmax(model.span.logit(x * pm)))]
         text = reader.index.documents[ex.candidates[best].record.doc_id].text[sp.start : sp.end]
         em += max(compute_exact(g, text) for g in ex.question.answers)

@@ -36,7 +36,6 @@ from eval.squad_metrics import compute_exact
 from index.chunking import ChunkSettings
 from index.embed import Embedder
 from index.reader import read_documents
-from index.store import SentenceRecord
 from qa.answer import (
     CONFIDENCE_FEATURES,
     MODEL_PATH,
@@ -142,11 +141,9 @@ class Example:
     source: str  # "civic" or "squad"
 
 
-def _span_group(
-    reader: Reader, q: Question, record: SentenceRecord, golds: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    spans, x = reader.span_candidates(q, record)
-    doc = reader.index.documents[record.doc_id]
+def _span_group(reader: Reader, q: Question, c: Candidate, golds: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    spans, x = reader.span_candidates(q, c.record, c.heading)
+    doc = reader.index.documents[c.record.doc_id]
     labels = np.array([any(compute_exact(g, doc.text[sp.start : sp.end]) for g in golds) for sp in spans])
     return x, labels
 
@@ -161,11 +158,14 @@ def example(
 ) -> Example:
     q = reader.analyse(question.question)
     cands = reader.candidates(q, vector, hits)
-    labels = np.array([question.answerable and holds(c.record.sentence.text, question.answers) for c in cands])
-    span_groups = [
-        _span_group(reader, q, c.record, question.answers) for c, ok in zip(cands, labels, strict=True) if ok
-    ]
+    labels = np.array([question.answerable and holds(_read_text(c), question.answers) for c in cands])
+    span_groups = [_span_group(reader, q, c, question.answers) for c, ok in zip(cands, labels, strict=True) if ok]
     return Example(question, q, cands, labels, span_groups, source)
+
+
+def _read_text(c: Candidate) -> str:
+    """What the reader can answer from when it picks ``c``: the sentence, and the heading it opens."""
+    return c.record.sentence.text if c.heading is None else f"{c.heading.sentence.text}\n{c.record.sentence.text}"
 
 
 def civic_holds(sentence: str, answers: Sequence[str]) -> bool:
@@ -252,7 +252,7 @@ def confidence_data(
         logits = model.sentence.logit(np.stack([c.features for c in ex.candidates]))
         order = np.argsort(-logits, kind="stable")
         best = int(order[0])
-        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best].record)
+        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best].record, ex.candidates[best].heading)
         span_logits = model.span.logit(x)
         chosen = int(np.argmax(span_logits))
         cx.append(confidence_features(ex.candidates, logits, order, spans, span_logits, chosen))

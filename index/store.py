@@ -15,6 +15,7 @@ leaves the previous index untouched and loadable. Nothing is pickled.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import json
@@ -35,7 +36,7 @@ import faiss
 import numpy as np
 
 from index.aliases import learn_aliases
-from index.chunking import ChunkSettings, chunk
+from index.chunking import ChunkSettings, chunk, headings
 from index.embed import Embedder
 from index.entities import ENTITY_SCHEME, EntityTagger
 from index.lexical import LexicalIndex, tokenize
@@ -52,7 +53,7 @@ from qa.types import Document, Entity, Passage, Sentence, Span
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 INDEX_TYPES = ("flat-ip",)
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
@@ -99,6 +100,20 @@ class Index:
     sentence_rows: dict[tuple[str, int, int], int] = field(default_factory=dict)
     term_df: dict[str, int] = field(default_factory=dict)
     abbreviations: dict[str, list[str]] = field(default_factory=dict)
+    heading_rows: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # doc → [(start, row)]
+
+    def __post_init__(self) -> None:
+        for i, r in enumerate(self.sentences):
+            if r.sentence.kind == "heading":
+                self.heading_rows.setdefault(r.doc_id, []).append((r.sentence.start, i))
+
+    def section_heading(self, passage: Passage) -> int | None:
+        """The sentence row of the heading line of ``passage``'s section (the last one above it)."""
+        rows = self.heading_rows.get(passage.doc_id)
+        if not rows or not passage.heading_path:
+            return None
+        k = bisect.bisect_left(rows, (passage.start, -1))
+        return rows[k - 1][1] if k else None
 
     def parts(self, doc_id: str) -> _Parts:
         p_rows = [i for i, p in enumerate(self.passages) if p.doc_id == doc_id]
@@ -326,8 +341,7 @@ def build_documents(
         fresh = [doc for doc in documents if doc.doc_id not in reused]
         new_passages = {doc.doc_id: chunk(doc, chunking) for doc in fresh}
         new_sentences = {
-            doc.doc_id: _unique_sentences(doc.doc_id, new_passages[doc.doc_id]) if sentence_features else []
-            for doc in fresh
+            doc.doc_id: _unique_sentences(doc, new_passages[doc.doc_id]) if sentence_features else [] for doc in fresh
         }
         to_embed = [passage_text(doc, p) for doc in fresh for p in new_passages[doc.doc_id]]
         sentence_texts = [r.sentence.text for doc in fresh for r in new_sentences[doc.doc_id]]
@@ -422,13 +436,17 @@ class _Parts:
     sentence_vectors: np.ndarray
 
 
-def _unique_sentences(doc_id: str, passages: Sequence[Passage]) -> list[SentenceRecord]:
-    """The sentences of a document's passages, once each (neighbouring passages overlap)."""
+def _unique_sentences(doc: Document, passages: Sequence[Passage]) -> list[SentenceRecord]:
+    """The sentences of a document's passages, once each (neighbouring passages overlap), and its
+    heading lines (kind ``heading``): the reader reads a passage's section heading with it."""
     seen: dict[tuple[int, int], Sentence] = {}
     for p in passages:
         for s in p.sentences:
             seen.setdefault((s.start, s.end), s)
-    return [SentenceRecord(doc_id, s) for _, s in sorted(seen.items())]
+    if passages:
+        for h in headings(doc):
+            seen.setdefault((h.start, h.end), h)
+    return [SentenceRecord(doc.doc_id, s) for _, s in sorted(seen.items())]
 
 
 def _stack(blocks: Sequence[np.ndarray], dimension: int) -> np.ndarray:

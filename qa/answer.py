@@ -43,7 +43,7 @@ from qa.features import (
     span_features,
 )
 from qa.retriever import Retriever
-from qa.types import Answer, Entity, Hit, Result, Sentence, Span
+from qa.types import Answer, Entity, Hit, Passage, Result, Sentence, Span
 
 __all__ = ["Reader", "ReaderModel", "answer", "question_type"]
 
@@ -182,6 +182,7 @@ class Candidate:
     record: SentenceRecord
     hit: Hit
     features: np.ndarray
+    heading: SentenceRecord | None = None  # the section heading right above, when this sentence opens it
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +278,7 @@ class Reader:
             heading = frozenset(tokenize(" ".join((doc.title, *p.heading_path, p.context))))
             sents = [s for s in p.sentences if s.kind != "heading"]
             toks = [self._sentence_tokens(p.doc_id, s) for s in sents]
+            lead = self._leading_heading(p, sents)
             for i, s in enumerate(sents):
                 key = (p.doc_id, s.start, s.end)
                 row = self.index.sentence_rows.get(key)
@@ -295,24 +297,48 @@ class Reader:
                     passage_score=hit.score / top_score,
                     passage_rank=hit.rank,
                     passage_dense=hit.dense_score or 0.0,
-                    typed_found=bool(q.labels) and _typed_span(record, q) is not None,
+                    typed_found=bool(q.labels)
+                    and any(_typed_span(r, q) is not None for r in (record, lead if i == 0 else None) if r),
                     item=s.kind == "item",
                     position=i,
                 )
-                out.append(Candidate(record, hit, sentence_features(q, view)))
+                out.append(Candidate(record, hit, sentence_features(q, view), lead if i == 0 else None))
         return out
 
-    def span_candidates(self, q: Question, record: SentenceRecord) -> tuple[tuple[Span, ...], np.ndarray]:
-        """The candidate spans of a sentence (the sentence itself when it has none) and their features."""
-        s = record.sentence
-        spans = record.spans or (Span(s.start, s.end, dep="ROOT"),)
-        row = self.index.sentence_rows[(record.doc_id, s.start, s.end)]
-        doc = self.index.documents[record.doc_id]
-        return spans, span_features(q, self.words(row), spans, doc.text, s.start, s.end)
+    def _leading_heading(self, p: Passage, sents: Sequence[Sentence]) -> SentenceRecord | None:
+        """The heading line right above the passage's first sentence (only blank space between them)."""
+        row = self.index.section_heading(p)
+        if row is None or not sents:
+            return None
+        h = self.index.sentences[row]
+        text = self.index.documents[p.doc_id].text
+        return h if h.sentence.end <= sents[0].start and not text[h.sentence.end : sents[0].start].strip() else None
 
-    def span_scores(self, q: Question, record: SentenceRecord) -> tuple[tuple[Span, ...], np.ndarray]:
-        """The candidate spans of a sentence and their logits under the span model."""
-        spans, x = self.span_candidates(q, record)
+    def span_candidates(
+        self, q: Question, record: SentenceRecord, heading: SentenceRecord | None = None
+    ) -> tuple[tuple[Span, ...], np.ndarray]:
+        """The candidate spans of a sentence (the sentence itself when it has none) and their features.
+
+        A sentence that opens a section reads with the heading above it: documents often name a thing
+        in a heading and describe it below ("Digital Right of Way Policy (March 2024)" / "This policy
+        streamlines ..."), so the heading's spans are candidates too (features taken within the heading).
+        """
+        spans: list[Span] = []
+        blocks = []
+        for r in (record, heading) if heading is not None else (record,):
+            s = r.sentence
+            own = r.spans or (Span(s.start, s.end, dep="ROOT"),)
+            row = self.index.sentence_rows[(r.doc_id, s.start, s.end)]
+            doc = self.index.documents[r.doc_id]
+            spans.extend(own)
+            blocks.append(span_features(q, self.words(row), own, doc.text, s.start, s.end))
+        return tuple(spans), np.vstack(blocks)
+
+    def span_scores(
+        self, q: Question, record: SentenceRecord, heading: SentenceRecord | None = None
+    ) -> tuple[tuple[Span, ...], np.ndarray]:
+        """The candidate spans of a sentence (and its leading heading) and their logits under the span model."""
+        spans, x = self.span_candidates(q, record, heading)
         return spans, self.model.span.logit(x)
 
     def reading(self, question: str, vector: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
@@ -325,7 +351,7 @@ class Reader:
         logits = model.sentence.logit(np.stack([c.features for c in cands]))
         order = np.argsort(-logits, kind="stable")
         best = int(order[0])
-        spans, span_logits = self.span_scores(q, cands[best].record)
+        spans, span_logits = self.span_scores(q, cands[best].record, cands[best].heading)
         chosen = int(np.argmax(span_logits))
         x = confidence_features(cands, logits, order, spans, span_logits, chosen)
         raw = float(model.confidence.logit(x))
@@ -345,13 +371,16 @@ class Reader:
         best = r.candidates[r.best]
         doc = self.index.documents[best.record.doc_id]
         span = r.spans[r.span]
+        sentence = best.record.sentence
+        if best.heading is not None and not sentence.start <= span.start < span.end <= sentence.end:
+            sentence = best.heading.sentence  # the span was read from the heading above the sentence
         return Answer(
             text=doc.text[span.start : span.end],
             doc_id=doc.doc_id,
             title=doc.title,
             start=span.start,
             end=span.end,
-            sentence=best.record.sentence,
+            sentence=sentence,
             confidence=r.confidence,
             passage=best.hit.passage,
         )
@@ -376,6 +405,8 @@ def confidence_features(
     top = float(logits[order[0]])
     sp = spans[chosen]
     s = best.record.sentence
+    if best.heading is not None and not s.start <= sp.start < sp.end <= s.end:
+        s = best.heading.sentence
     values = {
         **f,
         "logit": top,

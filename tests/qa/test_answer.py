@@ -53,7 +53,7 @@ def test_threshold_zero_always_answers_and_one_never(retriever: Retriever) -> No
     assert answer(q, retriever, threshold=1.0)[0].no_answer
 
 
-def test_headings_are_never_answers(retriever: Retriever) -> None:
+def test_headings_that_echo_the_question_are_never_answers(retriever: Retriever) -> None:
     questions = ["What is Pehchaan?", "What are the channels?", "Civic hackathon", "Pehchaan"]
     for result in answer(questions, retriever, threshold=0.0):
         assert result.answer is not None and result.answer.sentence.kind != "heading"
@@ -189,3 +189,28 @@ def test_calibration_threshold_is_the_expected_value_break_even() -> None:
     assert Calibration(cost=1.0).threshold == 0.5
     assert Calibration(cost=3.0).threshold == 0.75  # a wrong answer three times as bad: answer above 75 %
     assert Calibration(2.0, -1.0).probability(0.5) == pytest.approx(0.5)
+
+
+def test_regression_an_answer_named_in_the_heading_above_its_sentence(tmp_path: Path, embedder: Embedder) -> None:
+    """Documents name a thing in a heading and describe it below ("This policy ..."): the date and the
+    name stood only in the heading, which was never read, so these questions could not be answered."""
+    folder = write_corpus(
+        tmp_path / "c",
+        {
+            "policies.md": "# Digital policies\n\n## Cloud First Policy (June 2024)\n\n"
+            "This policy moves government services to secure cloud hosting.\n\n"
+            "## Digital Right of Way Policy (March 2024)\n\n"
+            "This policy streamlines the expansion of fibre optic networks and reduces deployment costs.\n\n"
+            "It aims to connect more citizens with high-speed internet.",
+            "other.md": "# Libraries\n\nThe provincial library opened a reading room for students in Swat.",
+        },
+    )
+    build([folder], tmp_path / "idx", embedder=embedder)
+    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+    doc = retriever.index.documents["policies.md"]
+    result = answer(["When was the policy on fibre optic network expansion approved?"], retriever, threshold=0.0)[0]
+    a = result.answer
+    assert a is not None and a.text == "March 2024"
+    assert a.sentence.kind == "heading" and a.sentence.text == "Digital Right of Way Policy (March 2024)"
+    assert doc.text[a.start : a.end] == a.text and doc.text[a.sentence.start : a.sentence.end] == a.sentence.text
+    assert a.sentence.start <= a.start < a.end <= a.sentence.end
