@@ -34,6 +34,8 @@ from qa.retriever import Retriever
 log = logging.getLogger(__name__)
 
 HOLDOUT = "European_Union_law"
+# How the civic questions are read: (name, aliases, the heading above a section's first sentence).
+READINGS = (("full", True, True), ("no aliases", False, True), ("no headings", True, False))
 TYPE_SENTENCE = ("typed_found", "typed_missing")
 TYPE_SPAN_PREFIXES = tuple(f"{qc}|" for qc in ("what", "which", "who", "whose", "when", "where", "why", "how"))
 
@@ -103,33 +105,37 @@ def run(corpora: Path, squad_path: Path, *, embedder: Embedder, cache_dir: Path,
         name: cached_index(read_documents(paths), cache_dir, embedder, chunking, name, sentence_features=True)[0]
         for name, paths in sources.items()
     }
-    civic: dict[tuple[str, bool], tuple[list, Reader]] = {}
+    civic: dict[tuple[str, str], tuple[list, Reader]] = {}
     for name, index in indexes.items():
         questions = load_eval_set(SETS_DIR / f"{name}-dev.jsonl")
-        for aliases in (True, False):
-            ex, readers = train_reader.collect([(questions, Retriever(index, embedder))], 5, aliases=aliases)
-            civic[(name, aliases)] = (ex, readers[0])
+        for reading, aliases, headings in READINGS:
+            ex, readers = train_reader.collect(
+                [(questions, Retriever(index, embedder))], 5, aliases=aliases, headings=headings
+            )
+            civic[(name, reading)] = (ex, readers[0])
     squad_examples, squad_reader = train_reader.collect_squad(squad_path, embedder, cache_dir, chunking)
     _, (questions, _) = squad.squad_index(squad_path, cache_dir, embedder, chunking)
     article = {q.qid: q.article for q in questions}
     sq_train = [e for e in squad_examples if article[e.question.id] != HOLDOUT]
     sq_val = [e for e in squad_examples if article[e.question.id] == HOLDOUT]
 
-    configs: list[tuple[str, Callable[[str], bool], Callable[[str], bool], bool, bool]] = [
-        ("full reader (learned)", lambda f: False, lambda f: False, True, True)
+    keep = lambda f: False  # noqa: E731
+    configs: list[tuple[str, Callable[[str], bool], Callable[[str], bool], str, bool]] = [
+        ("full reader (learned)", keep, keep, "full", True)
     ]
-    configs += [(f"without {g}", s, p, True, True) for g, (s, p) in GROUPS.items()]
-    configs.append(("without aliases (abbreviation ↔ long form)", lambda f: False, lambda f: False, False, True))
-    configs.append(("hand weights (no learning), learned spans", lambda f: False, lambda f: False, True, False))
+    configs += [(f"without {g}", s, p, "full", True) for g, (s, p) in GROUPS.items()]
+    configs.append(("without the heading above a section's first sentence", keep, keep, "no headings", True))
+    configs.append(("without aliases (abbreviation ↔ long form)", keep, keep, "no aliases", True))
+    configs.append(("hand weights (no learning), learned spans", keep, keep, "full", False))
     rows = []
-    for name, drop_s, drop_p, aliases, learned in configs:
+    for name, drop_s, drop_p, reading, learned in configs:
         sm, pm = _mask(SENTENCE_FEATURES, drop_s), _mask(SPAN_FEATURES, drop_p)
         totals = np.zeros(4)
         for trn, tst in (("seeds", "corpora"), ("corpora", "seeds")):
-            model = _train(sq_train + civic[(trn, aliases)][0], sm, pm, learned)
-            ex, reader = civic[(tst, aliases)]
+            model = _train(sq_train + civic[(trn, reading)][0], sm, pm, learned)
+            ex, reader = civic[(tst, reading)]
             totals += _read(model, _masked(ex, sm, pm), reader, pm)
-        model = _train(sq_train + civic[("seeds", aliases)][0] + civic[("corpora", aliases)][0], sm, pm, learned)
+        model = _train(sq_train + civic[("seeds", reading)][0] + civic[("corpora", reading)][0], sm, pm, learned)
         n, sent, em, _ = _read(model, _masked(sq_val, sm, pm), squad_reader, pm)
         rows.append(Row(name, 100 * totals[1] / totals[0], 100 * totals[3] / totals[0], 100 * sent / n, 100 * em / n))
         log.info("%s: %s", name, rows[-1])

@@ -7,9 +7,10 @@ document frequencies), so a request costs one question encode, one search and so
 Three small logistic models, stored as JSON in ``qa/models/reader.json`` and trained by
 ``qa train-reader`` (civic dev sets, SQuAD training articles; features in ``qa.features``):
 
-- the **sentence scorer** ranks every non-heading sentence of the retrieved passages;
+- the **sentence scorer** ranks every sentence of the retrieved passages; a sentence that opens a
+  section reads with the heading line above it (a heading is never read alone);
 - the **span ranker** ranks the candidate spans the parser found at index time in the best
-  sentence (the sentence itself is one of them);
+  sentence and its heading (the sentence itself is one of them);
 - the **confidence model** estimates the chance the answer is right; :class:`Calibration`
   (``qa eval --calibrate``) rescales it and abstains below ``cost / (1 + cost)``, where the
   result is ``no_answer`` and the passages are still returned.
@@ -211,6 +212,7 @@ class Reader:
         calibration: Calibration | None = None,
         *,
         aliases: bool = True,
+        headings: bool = True,
     ) -> None:
         if not index.sentences:
             raise InvalidQueryError(
@@ -220,6 +222,7 @@ class Reader:
         self._model = model
         self._calibration = calibration
         self._use_aliases = aliases
+        self._use_headings = headings
         self._n = max(1, len(index.passages))
         self._words: dict[int, Words] = {}
         self._tokens: dict[tuple[str, int, int], tuple[list[str], frozenset[str]]] = {}
@@ -307,7 +310,7 @@ class Reader:
 
     def _leading_heading(self, p: Passage, sents: Sequence[Sentence]) -> SentenceRecord | None:
         """The heading line right above the passage's first sentence (only blank space between them)."""
-        row = self.index.section_heading(p)
+        row = self.index.section_heading(p) if self._use_headings else None
         if row is None or not sents:
             return None
         h = self.index.sentences[row]

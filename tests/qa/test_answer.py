@@ -214,3 +214,10 @@ def test_regression_an_answer_named_in_the_heading_above_its_sentence(tmp_path: 
     assert a.sentence.kind == "heading" and a.sentence.text == "Digital Right of Way Policy (March 2024)"
     assert doc.text[a.start : a.end] == a.text and doc.text[a.sentence.start : a.sentence.end] == a.sentence.text
     assert a.sentence.start <= a.start < a.end <= a.sentence.end
+    without = answer(
+        ["When was the policy on fibre optic network expansion approved?"],
+        retriever,
+        threshold=0.0,
+        reader=Reader(retriever.index, headings=False),
+    )[0]
+    assert without.answer is not None and "March 2024" not in without.answer.sentence.text
