@@ -88,7 +88,7 @@ def _read(model: ReaderModel, examples: Sequence[train_reader.Example], reader: 
             continue
         best = int(np.argmax(model.sentence.logit(np.stack([c.features for c in ex.candidates]))))
         sentence += bool(ex.labels[best])
-        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best].record, ex.candidates[best].heading)
+        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best])
         sp = spans[int(np.argmax(model.span.logit(x * pm)))]
         text = reader.index.documents[ex.candidates[best].record.doc_id].text[sp.start : sp.end]
         em += max(compute_exact(g, text) for g in ex.question.answers)

@@ -143,7 +143,7 @@ class Example:
 
 
 def _span_group(reader: Reader, q: Question, c: Candidate, golds: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    spans, x = reader.span_candidates(q, c.record, c.heading)
+    spans, x = reader.span_candidates(q, c)
     doc = reader.index.documents[c.record.doc_id]
     labels = np.array([any(compute_exact(g, doc.text[sp.start : sp.end]) for g in golds) for sp in spans])
     return x, labels
@@ -253,7 +253,7 @@ def confidence_data(
         logits = model.sentence.logit(np.stack([c.features for c in ex.candidates]))
         order = np.argsort(-logits, kind="stable")
         best = int(order[0])
-        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best].record, ex.candidates[best].heading)
+        spans, x = reader.span_candidates(ex.analysed, ex.candidates[best])
         span_logits = model.span.logit(x)
         chosen = int(np.argmax(span_logits))
         cx.append(confidence_features(ex.candidates, logits, order, spans, span_logits, chosen))

@@ -185,6 +185,13 @@ class Candidate:
     features: np.ndarray
     heading: SentenceRecord | None = None  # the section heading right above, when this sentence opens it
 
+    def sentence_of(self, span: Span) -> Sentence:
+        """The line ``span`` stands in: the sentence, or the heading above it."""
+        s = self.record.sentence
+        if self.heading is not None and not s.start <= span.start < span.end <= s.end:
+            return self.heading.sentence
+        return s
+
 
 @dataclass(frozen=True, slots=True)
 class Reading:
@@ -283,6 +290,7 @@ class Reader:
             toks = [self._sentence_tokens(p.doc_id, s) for s in sents]
             lead = self._leading_heading(p, sents)
             for i, s in enumerate(sents):
+                opening = lead if i == 0 else None
                 key = (p.doc_id, s.start, s.end)
                 row = self.index.sentence_rows.get(key)
                 if row is None or key in seen:
@@ -301,11 +309,11 @@ class Reader:
                     passage_rank=hit.rank,
                     passage_dense=hit.dense_score or 0.0,
                     typed_found=bool(q.labels)
-                    and any(_typed_span(r, q) is not None for r in (record, lead if i == 0 else None) if r),
+                    and any(_typed_span(r, q) is not None for r in (record, opening) if r is not None),
                     item=s.kind == "item",
                     position=i,
                 )
-                out.append(Candidate(record, hit, sentence_features(q, view), lead if i == 0 else None))
+                out.append(Candidate(record, hit, sentence_features(q, view), opening))
         return out
 
     def _leading_heading(self, p: Passage, sents: Sequence[Sentence]) -> SentenceRecord | None:
@@ -317,9 +325,7 @@ class Reader:
         text = self.index.documents[p.doc_id].text
         return h if h.sentence.end <= sents[0].start and not text[h.sentence.end : sents[0].start].strip() else None
 
-    def span_candidates(
-        self, q: Question, record: SentenceRecord, heading: SentenceRecord | None = None
-    ) -> tuple[tuple[Span, ...], np.ndarray]:
+    def span_candidates(self, q: Question, c: Candidate) -> tuple[tuple[Span, ...], np.ndarray]:
         """The candidate spans of a sentence (the sentence itself when it has none) and their features.
 
         A sentence that opens a section reads with the heading above it: documents often name a thing
@@ -328,7 +334,7 @@ class Reader:
         """
         spans: list[Span] = []
         blocks = []
-        for r in (record, heading) if heading is not None else (record,):
+        for r in (c.record, c.heading) if c.heading is not None else (c.record,):
             s = r.sentence
             own = r.spans or (Span(s.start, s.end, dep="ROOT"),)
             row = self.index.sentence_rows[(r.doc_id, s.start, s.end)]
@@ -337,11 +343,9 @@ class Reader:
             blocks.append(span_features(q, self.words(row), own, doc.text, s.start, s.end))
         return tuple(spans), np.vstack(blocks)
 
-    def span_scores(
-        self, q: Question, record: SentenceRecord, heading: SentenceRecord | None = None
-    ) -> tuple[tuple[Span, ...], np.ndarray]:
+    def span_scores(self, q: Question, c: Candidate) -> tuple[tuple[Span, ...], np.ndarray]:
         """The candidate spans of a sentence (and its leading heading) and their logits under the span model."""
-        spans, x = self.span_candidates(q, record, heading)
+        spans, x = self.span_candidates(q, c)
         return spans, self.model.span.logit(x)
 
     def reading(self, question: str, vector: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
@@ -354,7 +358,7 @@ class Reader:
         logits = model.sentence.logit(np.stack([c.features for c in cands]))
         order = np.argsort(-logits, kind="stable")
         best = int(order[0])
-        spans, span_logits = self.span_scores(q, cands[best].record, cands[best].heading)
+        spans, span_logits = self.span_scores(q, cands[best])
         chosen = int(np.argmax(span_logits))
         x = confidence_features(cands, logits, order, spans, span_logits, chosen)
         raw = float(model.confidence.logit(x))
@@ -374,16 +378,13 @@ class Reader:
         best = r.candidates[r.best]
         doc = self.index.documents[best.record.doc_id]
         span = r.spans[r.span]
-        sentence = best.record.sentence
-        if best.heading is not None and not sentence.start <= span.start < span.end <= sentence.end:
-            sentence = best.heading.sentence  # the span was read from the heading above the sentence
         return Answer(
             text=doc.text[span.start : span.end],
             doc_id=doc.doc_id,
             title=doc.title,
             start=span.start,
             end=span.end,
-            sentence=sentence,
+            sentence=best.sentence_of(span),
             confidence=r.confidence,
             passage=best.hit.passage,
         )
@@ -407,9 +408,7 @@ def confidence_features(
     f = dict(zip(SENTENCE_FEATURES, best.features, strict=True))
     top = float(logits[order[0]])
     sp = spans[chosen]
-    s = best.record.sentence
-    if best.heading is not None and not s.start <= sp.start < sp.end <= s.end:
-        s = best.heading.sentence
+    s = best.sentence_of(sp)
     values = {
         **f,
         "logit": top,
