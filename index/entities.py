@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 NER_MODEL = "en_core_web_sm"
 # Recorded in the manifest: an index whose entities came from another scheme is rebuilt.
-ENTITY_SCHEME = "spacy en_core_web_sm 3.8 + patterns 1 (URL, EMAIL, COLOR, VERSION) + spans 1"
+ENTITY_SCHEME = "spacy en_core_web_sm 3.8 + patterns 1 (URL, EMAIL, COLOR, VERSION) + spans 2 (Markdown links)"
 
 # Answer types spaCy has no label for, found by pattern: web addresses, e-mail, colours, versions.
 _PATTERNS = (
@@ -119,6 +119,9 @@ _SUBTREE_DEPS = frozenset(
 )
 MAX_SPAN_TOKENS = 30
 MAX_SPANS = 64
+# A Markdown link, ``[text](target)``: its text is a candidate answer; a span never runs from the text
+# into the target ("KrakenD](https://krakend.io" is no answer).
+_LINK = re.compile(r"\[([^\[\]\n]+)\]\(([^()\s]*)\)")
 
 
 def _trim(doc: Any, i: int, j: int) -> tuple[int, int] | None:
@@ -155,10 +158,22 @@ def candidate_spans(doc: Any, ents: Sequence[tuple[int, int, str]]) -> list[Span
                 add(tok.left_edge.i, min(c.i for c in conj))
         elif tok.like_num or tok.pos_ in ("NUM", "PROPN"):
             add(tok.i, tok.i + 1)
+    targets = []  # a link's target is an address, not prose: only a URL entity is taken from it
+    for m in _LINK.finditer(doc.text):  # by characters: the tokenizer often keeps "[text](target)" whole
+        targets.append((m.start(2), m.end(2)))
+        text = m.group(1)
+        a = m.start(1) + len(text) - len(text.lstrip(" *_`"))
+        b = m.end(1) - len(text) + len(text.rstrip(" *_`"))
+        if a < b:
+            ranges.setdefault((a, b), {})
     if len(doc):
         add(0, len(doc), whole=True, sentence=True)
     spans = []
     for (a, b), flags in ranges.items():
+        if not flags.get("sentence") and (
+            "](" in doc.text[a:b] or (flags.get("label") != "URL" and any(a < e and s < b for s, e in targets))
+        ):
+            continue
         span = doc.char_span(a, b, alignment_mode="expand")
         if span is None or not len(span):
             continue

@@ -104,7 +104,7 @@ CONFIDENCE_FEATURES = (
     "passage_dense",
     "novel",
 )
-SPAN_SENTENCES = 3  # the best sentences whose spans are ranked
+_ADDRESSES = frozenset({"URL", "EMAIL"})  # answers only to a question asking for an address, or where
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,12 +331,17 @@ class Reader:
         A sentence that opens a section reads with the heading above it: documents often name a thing
         in a heading and describe it below ("Digital Right of Way Policy (March 2024)" / "This policy
         streamlines ..."), so the heading's spans are candidates too (features taken within the heading).
+        A web or e-mail address is a candidate only when the question asks for one (or asks where):
+        Markdown's link targets otherwise answered "which gateway?" with "https://krakend.io".
         """
         spans: list[Span] = []
         blocks = []
+        addresses = bool(q.labels & _ADDRESSES) or q.qclass == "where"
         for r in (c.record, c.heading) if c.heading is not None else (c.record,):
             s = r.sentence
-            own = r.spans or (Span(s.start, s.end, dep="ROOT"),)
+            own = tuple(sp for sp in r.spans if addresses or sp.label not in _ADDRESSES) or (
+                Span(s.start, s.end, dep="ROOT"),
+            )
             row = self.index.sentence_rows[(r.doc_id, s.start, s.end)]
             doc = self.index.documents[r.doc_id]
             spans.extend(own)

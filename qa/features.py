@@ -50,7 +50,7 @@ _TYPES: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (re.compile(r"\bwhich version\b|\bwhat version\b"), frozenset({"VERSION", "CARDINAL"})),
     (re.compile(r"\bhow (long|old|often)\b"), frozenset({"DATE", "TIME", "QUANTITY"})),
     (
-        re.compile(r"\bhow (many|much)\b|\bwhat (number|amount)\b"),
+        re.compile(r"\bhow (many|much)\b|\bwhat (number|amount)\b|\b(what|which)\W+(\w+\W+){0,3}(number|count) of\b"),
         frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
     ),
     (
@@ -94,6 +94,9 @@ QCLASSES = (
     "other",
 )
 _HOW = {"many": "how many", "much": "how much", "long": "how long", "old": "how long", "often": "how long"}
+# "what is the minimum number of hours" asks how many; "tested with a small number of users" does not
+_COUNTED = re.compile(r"\b(what|which)\W+(\w+\W+){0,3}(number|count) of\b")
+_NOT_NOUNS = frozenset({"is", "s", "was", "are", "were", "did", "does", "do", "the", "a", "an", ""})  # "what's"
 _TIME_NOUNS = frozenset({"year", "years", "date", "month", "day", "century", "decade", "time", "period", "era"})
 
 LABEL_GROUPS = {
@@ -174,9 +177,11 @@ def question_class(question: str) -> tuple[str, str]:
         if w == "how":
             return _HOW.get(nxt, "how"), ""
         if w in ("what", "which"):
-            noun = nxt if nxt not in ("is", "was", "are", "were", "did", "does", "do", "the", "a", "an", "") else ""
+            noun = nxt if nxt not in _NOT_NOUNS else ""
             if noun in _TIME_NOUNS:
                 return "what year", noun
+            if _COUNTED.match(question.lower(), question.lower().find(w)):
+                return "how many", ""
             return w, noun
         if w in ("who", "whom"):
             return "who", ""
@@ -202,6 +207,9 @@ class Question:
     capitals: frozenset[str]  # capitalised words not at the start
     numbers: frozenset[str]
     terms_set: frozenset[str] = field(default=frozenset())
+    # the question's terms and the stems of their aliases ("pitb" for "Punjab IT Board"), each with the
+    # weight of the question term it stands for: what a span repeats from the question
+    echoed: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def analyse(
@@ -223,10 +231,16 @@ class Question:
                         alternatives.setdefault(t, []).append(frozenset({abbr}))
         qclass, noun = question_class(text)
         raw = _WORD.findall(text)
+        weights = {t: idf(t) / mass for t in q_set}
+        echoed = dict(weights)
+        for t, alts in alternatives.items():
+            for alt in alts:
+                for u in alt:
+                    echoed.setdefault(u, weights.get(t, 0.0))
         return cls(
             text=text,
             terms=tuple(terms),
-            weights={t: idf(t) / mass for t in q_set},
+            weights=weights,
             alternatives={k: tuple(v) for k, v in alternatives.items()},
             bigrams=frozenset(itertools.pairwise(terms)),
             labels=question_type(text),
@@ -237,6 +251,7 @@ class Question:
             capitals=frozenset(w for w in raw[1:] if w[:1].isupper()),
             numbers=frozenset(w for w in raw if any(c.isdigit() for c in w)),
             terms_set=frozenset(q_set),
+            echoed=echoed,
         )
 
     def cover(self, tokens: set[str] | frozenset[str]) -> float:
@@ -355,8 +370,16 @@ SPAN_NUMERIC = (
     "fragment",
     "list_span",
     "list_asked",
+    "expands_asked",
+    "abbreviation_asked",
 )
 _COUNT_WORDS = frozenset({"two", "three", "four", "five", "six", "both", "several"})
+# "What does KPITB stand for?" asks for a long form; "What is the Karachi lab's acronym?" for the short one.
+_EXPANSION_ASKED = re.compile(
+    r"\bstands? for\b|\bshort for\b|\bfull (form|name)\b|\babbreviat\w* of\b|\bexpan(d|sion)\b"
+)
+_ABBREVIATION_ASKED = re.compile(r"\b(abbreviat\w*|acronym|short name|initials)\b")
+_ABBREVIATION = re.compile(r"[A-Z][A-Za-z]{0,2}[A-Z]{1,7}s?")
 
 
 def _one_hot_names() -> tuple[str, ...]:
@@ -410,13 +433,19 @@ def span_features(
     """One row per candidate span (``SPAN_FEATURES`` columns)."""
     out = np.zeros((len(spans), len(SPAN_FEATURES)))
     n = len(words.stems)
-    matched = [words.content[k] and words.stems[k] in q.terms_set for k in range(n)]
-    weight = [q.weights.get(words.stems[k], 0.0) if matched[k] else 0.0 for k in range(n)]
+    matched = [words.content[k] and words.stems[k] in q.echoed for k in range(n)]
+    weight = [q.echoed[words.stems[k]] if matched[k] else 0.0 for k in range(n)]
     noun_pos = [k for k in range(n) if q.noun and words.stems[k] == q.noun]
     sent_len = max(1, sent_end - sent_start)
     qc = q.qclass
     wholes = [(x.start, x.end) for x in spans if x.label or x.noun_chunk]
     counted = bool(q.words & _COUNT_WORDS)
+    expansions = (
+        [alt for t in q.terms_set for alt in q.alternatives.get(t, ()) if len(alt) > 1]
+        if _EXPANSION_ASKED.search(q.lower)
+        else []
+    )
+    abbreviation_asked = bool(_ABBREVIATION_ASKED.search(q.lower))
     for r, sp in enumerate(spans):
         i, j = words.range(sp.start, sp.end)
         inside = [k for k in range(i, j) if words.content[k]]
@@ -430,7 +459,7 @@ def span_features(
         group = LABEL_GROUPS.get(sp.label, "NONE") if sp.label else "NONE"
         row = out[r]
         is_list = " and " in text or "," in text
-        row[:24] = (
+        row[: len(SPAN_NUMERIC)] = (
             overlap,
             1.0 if inside and overlap == 1.0 else 0.0,
             0.0 if inside else 1.0,
@@ -442,7 +471,7 @@ def span_features(
             sum(right.values()),
             sum(outside.values()),
             math.log1p(min(dists)) if dists else math.log1p(50),
-            1.0 if gov and gov[0] in q.terms_set else 0.0,
+            1.0 if gov and gov[0] in q.echoed else 0.0,
             1.0 if sp.prep and sp.prep in q.words else 0.0,
             1.0 if any(i <= k < j for k in noun_pos) else 0.0,
             1.0 if any(i - 3 <= k < i or j <= k < j + 3 for k in noun_pos) else 0.0,
@@ -455,6 +484,8 @@ def span_features(
             1.0 if any(a <= sp.start and sp.end <= b and (a, b) != (sp.start, sp.end) for a, b in wholes) else 0.0,
             1.0 if is_list else 0.0,
             1.0 if is_list and counted else 0.0,
+            1.0 if expansions and frozenset(tokenize(text)) in expansions else 0.0,
+            1.0 if abbreviation_asked and _ABBREVIATION.fullmatch(text) and text.lower() not in q.words else 0.0,
         )
         words_n = j - i
         bucket = next((b for b in LENGTHS if words_n <= b), "more")

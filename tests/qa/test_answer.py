@@ -8,10 +8,31 @@ import pytest
 
 from index.embed import Embedder
 from index.store import Index, build
-from qa.answer import MODEL_PATH, Reader, ReaderModel, answer, question_type
+from qa.answer import MODEL_PATH, Candidate, Reader, ReaderModel, answer, question_type
 from qa.errors import InvalidQueryError
+from qa.features import SPAN_FEATURES, Question
 from qa.retriever import Retriever
 from tests.conftest import write_corpus
+
+BOARD = {
+    "board.md": "# Board\n\nThe Khyber Pakhtunkhwa Information Technology Board (KPITB) runs the portal.\n\n"
+    "The KPITB office opened a helpdesk in Peshawar in 2020.",
+    "other.md": "# Other\n\nThe office of the board opened a cafe.",
+}
+
+
+def _indexed(tmp_path: Path, embedder: Embedder, files: dict[str, str]) -> Index:
+    """A tiny corpus written to ``tmp_path``, indexed and loaded."""
+    build([write_corpus(tmp_path / "c", files)], tmp_path / "idx", embedder=embedder)
+    return Index.load(tmp_path / "idx")
+
+
+def _candidates(reader: Reader, embedder: Embedder, question: str) -> tuple[Question, list[Candidate]]:
+    """The reader's candidate sentences for ``question`` over its index's top 3 passages."""
+    vector = embedder.encode([question])[0]
+    hits = Retriever(reader.index, embedder).search([question], 3, vectors=vector[None, :])[0]
+    q = reader.analyse(question)
+    return q, reader.candidates(q, vector, hits)
 
 
 @pytest.fixture
@@ -75,27 +96,16 @@ def test_empty_questions_are_refused(retriever: Retriever) -> None:
 
 
 def test_abbreviations_defined_in_the_corpus_match_both_ways(tmp_path: Path, embedder: Embedder) -> None:
-    folder = write_corpus(
-        tmp_path / "c",
-        {
-            "board.md": "# Board\n\nThe Khyber Pakhtunkhwa Information Technology Board (KPITB) runs the portal.\n\n"
-            "The KPITB office opened a helpdesk in Peshawar in 2020.",
-            "other.md": "# Other\n\nThe office of the board opened a cafe.",
-        },
-    )
-    build([folder], tmp_path / "idx", embedder=embedder)
-    index = Index.load(tmp_path / "idx")
+    index = _indexed(tmp_path, embedder, BOARD)
     assert index.abbreviations == {"kpitb": ["Khyber Pakhtunkhwa Information Technology Board"]}
     reader = Reader(index)
     question = "Where did the Khyber Pakhtunkhwa Information Technology Board open a helpdesk?"
-    vector = embedder.encode([question])[0]
-    hits = Retriever(index, embedder).search([question], 3, vectors=vector[None, :])[0]
-    cands = {c.record.sentence.text: c for c in reader.candidates(reader.analyse(question), vector, hits)}
+    cands = {c.record.sentence.text: c for c in _candidates(reader, embedder, question)[1]}
     helpdesk = cands["The KPITB office opened a helpdesk in Peshawar in 2020."]
     lexical = dict(zip(reader.model.sentence.features, helpdesk.features, strict=True))["lexical"]
     assert lexical > 0.8  # "Khyber Pakhtunkhwa Information Technology Board" is covered by "KPITB"
     without = Reader(index, aliases=False)
-    plain = {c.record.sentence.text: c for c in without.candidates(without.analyse(question), vector, hits)}
+    plain = {c.record.sentence.text: c for c in _candidates(without, embedder, question)[1]}
     plain_features = plain[helpdesk.record.sentence.text].features
     assert (
         dict(zip(reader.model.sentence.features, plain_features, strict=True))["lexical"] < 0.5
@@ -194,19 +204,21 @@ def test_calibration_threshold_is_the_expected_value_break_even() -> None:
 def test_regression_an_answer_named_in_the_heading_above_its_sentence(tmp_path: Path, embedder: Embedder) -> None:
     """Documents name a thing in a heading and describe it below ("This policy ..."): the date and the
     name stood only in the heading, which was never read, so these questions could not be answered."""
-    folder = write_corpus(
-        tmp_path / "c",
-        {
-            "policies.md": "# Digital policies\n\n## Cloud First Policy (June 2024)\n\n"
-            "This policy moves government services to secure cloud hosting.\n\n"
-            "## Digital Right of Way Policy (March 2024)\n\n"
-            "This policy streamlines the expansion of fibre optic networks and reduces deployment costs.\n\n"
-            "It aims to connect more citizens with high-speed internet.",
-            "other.md": "# Libraries\n\nThe provincial library opened a reading room for students in Swat.",
-        },
+    retriever = Retriever(
+        _indexed(
+            tmp_path,
+            embedder,
+            {
+                "policies.md": "# Digital policies\n\n## Cloud First Policy (June 2024)\n\n"
+                "This policy moves government services to secure cloud hosting.\n\n"
+                "## Digital Right of Way Policy (March 2024)\n\n"
+                "This policy streamlines the expansion of fibre optic networks and reduces deployment costs.\n\n"
+                "It aims to connect more citizens with high-speed internet.",
+                "other.md": "# Libraries\n\nThe provincial library opened a reading room for students in Swat.",
+            },
+        ),
+        embedder,
     )
-    build([folder], tmp_path / "idx", embedder=embedder)
-    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
     doc = retriever.index.documents["policies.md"]
     result = answer(["When was the policy on fibre optic network expansion approved?"], retriever, threshold=0.0)[0]
     a = result.answer
@@ -221,3 +233,64 @@ def test_regression_an_answer_named_in_the_heading_above_its_sentence(tmp_path: 
         reader=Reader(retriever.index, headings=False),
     )[0]
     assert without.answer is not None and "March 2024" not in without.answer.sentence.text
+
+
+def test_regression_a_markdown_link_text_is_an_answer_and_its_target_is_not(tmp_path: Path, embedder: Embedder) -> None:
+    """spaCy keeps "[KrakenD](https://krakend.io)" as one token: "KrakenD" was no candidate and the
+    reader answered "KrakenD](https://krakend.io" or a piece of the address."""
+    index = _indexed(
+        tmp_path,
+        embedder,
+        {
+            "rehnuma.md": "# Rehnuma\n\nRehnuma is an implementation of [KrakenD](https://krakend.io/docs), an "
+            "open-source API gateway, configured with the [KrakenDesigner](https://designer.krakend.io/) tool.",
+            "other.md": "# Libraries\n\nThe provincial library opened a reading room for students in Swat.",
+        },
+    )
+    doc = index.documents["rehnuma.md"]
+    spans = {doc.text[sp.start : sp.end] for r in index.sentences if r.doc_id == "rehnuma.md" for sp in r.spans}
+    assert {"KrakenD", "KrakenDesigner"} <= spans
+    assert not [s for s in spans if "](" in s and s != max(spans, key=len)]  # only the whole sentence holds one
+    assert not spans & {"docs", "designer.krakend.io"}  # no prose taken out of a link's target
+    result = answer(["Which open-source API gateway is Rehnuma an implementation of?"], Retriever(index, embedder))
+    a = result[0].answer
+    assert a is not None and a.text == "KrakenD"
+
+
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [
+        ("What's the minimum number of hours per week a volunteer gives?", True),
+        ("What is the total number of labs?", True),
+        ("During a controlled release, what testing is done with a small number of users?", False),
+    ],
+)
+def test_regression_number_of_asks_how_many_only_after_what(question: str, counted: bool) -> None:
+    """'What's the minimum number of hours' got no answer type; a number in passing must not give one."""
+    from qa.features import question_class
+
+    assert ("CARDINAL" in question_type(question)) is counted
+    assert (question_class(question)[0] == "how many") is counted
+
+
+def test_spans_that_repeat_the_question_through_an_alias_are_echoes(tmp_path: Path, embedder: Embedder) -> None:
+    """A question saying "Khyber Pakhtunkhwa Information Technology Board" is echoed by a span saying "KPITB"."""
+    index = _indexed(tmp_path, embedder, BOARD)
+    question = "Where did the Khyber Pakhtunkhwa Information Technology Board open a helpdesk?"
+    doc = index.documents["board.md"]
+    for aliases, echoed in ((True, 1.0), (False, 0.0)):
+        reader = Reader(index, aliases=aliases)
+        q, cands = _candidates(reader, embedder, question)
+        cand = next(c for c in cands if c.record.sentence.text.startswith("The KPITB office"))
+        spans, x = reader.span_candidates(q, cand)
+        row = next(i for i, sp in enumerate(spans) if doc.text[sp.start : sp.end] == "KPITB")
+        assert x[row, SPAN_FEATURES.index("all_in_question")] == echoed
+
+
+def test_what_an_abbreviation_stands_for_is_its_long_form(tmp_path: Path, embedder: Embedder) -> None:
+    retriever = Retriever(_indexed(tmp_path, embedder, BOARD), embedder)
+    a = answer(["What does KPITB stand for?"], retriever, threshold=0.0)[0].answer
+    assert a is not None and a.text.removeprefix("The ") == "Khyber Pakhtunkhwa Information Technology Board"
+    assert a.sentence.text.startswith("The Khyber Pakhtunkhwa Information Technology Board (KPITB) runs")
+    short = answer(["What abbreviation is used for the Khyber Pakhtunkhwa Information Technology Board?"], retriever)
+    assert short[0].answer is not None and short[0].answer.text == "KPITB"
