@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 NER_MODEL = "en_core_web_sm"
 # Recorded in the manifest: an index whose entities came from another scheme is rebuilt.
-ENTITY_SCHEME = "spacy en_core_web_sm 3.8 + patterns 1 (URL, EMAIL, COLOR, VERSION) + spans 2 (Markdown links)"
+ENTITY_SCHEME = "spacy en_core_web_sm 3.8 + patterns 1 (URL, EMAIL, COLOR, VERSION) + spans 3 (links, balanced)"
 
 # Answer types spaCy has no label for, found by pattern: web addresses, e-mail, colours, versions.
 _PATTERNS = (
@@ -133,6 +133,31 @@ def _trim(doc: Any, i: int, j: int) -> tuple[int, int] | None:
     return (i, j) if i < j else None
 
 
+_PAIRS = ("()", "[]", "“”")
+
+
+def _balance(text: str, a: int, b: int) -> tuple[int, int] | None:
+    """``text[a:b]`` widened until its brackets and curly quotes close ("than 160 characters (including
+    spaces" → "... spaces)"); None when the sentence does not close them."""
+    for _ in range(4):
+        changed = False
+        for o, c in _PAIRS:
+            span = text[a:b]
+            if span.count(o) > span.count(c):
+                end = text.find(c, b)
+                if end < 0:
+                    return None
+                b, changed = end + 1, True
+            elif span.count(c) > span.count(o):
+                start = text.rfind(o, 0, a)
+                if start < 0:
+                    return None
+                a, changed = start, True
+        if not changed:
+            return a, b
+    return None
+
+
 def candidate_spans(doc: Any, ents: Sequence[tuple[int, int, str]]) -> list[Span]:
     """Candidate answer spans of a parsed sentence, unique by offsets, entities first."""
     ranges: dict[tuple[int, int], dict[str, Any]] = {}
@@ -168,8 +193,13 @@ def candidate_spans(doc: Any, ents: Sequence[tuple[int, int, str]]) -> list[Span
             ranges.setdefault((a, b), {})
     if len(doc):
         add(0, len(doc), whole=True, sentence=True)
-    spans = []
+    balanced: dict[tuple[int, int], dict[str, Any]] = {}
     for (a, b), flags in ranges.items():
+        fixed = (a, b) if flags.get("sentence") else _balance(doc.text, a, b)
+        if fixed is not None:
+            balanced.setdefault(fixed, {}).update(flags)
+    spans = []
+    for (a, b), flags in balanced.items():
         if not flags.get("sentence") and (
             "](" in doc.text[a:b] or (flags.get("label") != "URL" and any(a < e and s < b for s, e in targets))
         ):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,6 +105,9 @@ CONFIDENCE_FEATURES = (
     "passage_dense",
     "novel",
 )
+# Lines that say nothing: Markdown images ("![Uber Eats](/assets/Uber-eats.png)", whose alt text
+# echoed questions) and bare ":::" container fences. They stay in passages but are never answers.
+_NOT_PROSE = re.compile(r"\s*(?:!\[[^\]\n]*\]\([^()\s]*\)\s*)+|\s*:::\s*")
 _ADDRESSES = frozenset({"URL", "EMAIL"})  # answers only to a question asking for an address, or where
 
 
@@ -278,7 +282,7 @@ class Reader:
         return w
 
     def candidates(self, q: Question, vector: np.ndarray, hits: Sequence[Hit]) -> list[Candidate]:
-        """Every non-heading sentence of ``hits`` (once each) with its features."""
+        """Every sentence of ``hits`` (once each; not headings, images or fences) with its features."""
         top_score = max((h.score for h in hits), default=1.0) or 1.0
         out: list[Candidate] = []
         seen: set[tuple[str, int, int]] = set()
@@ -286,7 +290,7 @@ class Reader:
             p = hit.passage
             doc = self.index.documents[p.doc_id]
             heading = frozenset(tokenize(" ".join((doc.title, *p.heading_path, p.context))))
-            sents = [s for s in p.sentences if s.kind != "heading"]
+            sents = [s for s in p.sentences if s.kind != "heading" and not _NOT_PROSE.fullmatch(s.text)]
             toks = [self._sentence_tokens(p.doc_id, s) for s in sents]
             lead = self._leading_heading(p, sents)
             for i, s in enumerate(sents):

@@ -13,10 +13,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from qa.errors import QAError
 from qa.settings import PROJECT_ROOT, Settings, get_settings
+
+if TYPE_CHECKING:
+    from index.store import Index
 
 log = logging.getLogger("qa")
 
@@ -435,8 +438,8 @@ def _calibrate(
     return calibration
 
 
-def _refuse_broken_index(index_dir: Path, paths: Sequence[Path]) -> str | None:
-    """The error line for an existing index with a damaged file, else ``None``.
+def _check_index(index_dir: Path, paths: Sequence[Path]) -> tuple[str | None, Index | None]:
+    """The error line for an existing index with a damaged file (else ``None``), and the index when it loaded.
 
     A missing index, or one built with other settings or another format version, is rebuilt
     by ``serve`` as before; a damaged one is left alone for the user to look at and rebuild.
@@ -445,13 +448,12 @@ def _refuse_broken_index(index_dir: Path, paths: Sequence[Path]) -> str | None:
     from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 
     try:
-        Index.load(index_dir)
+        return None, Index.load(index_dir)
     except (IndexNotFoundError, IndexMismatchError):
-        return None
+        return None, None
     except IndexCorruptError as err:
         rebuild = " ".join(["qa index", *map(str, paths), "--index", str(index_dir), "--rebuild"])
-        return f"{err.path}: {err.problem}; not serving it nor building over it: rebuild it with `{rebuild}`"
-    return None
+        return f"{err.path}: {err.problem}; not serving it nor building over it: rebuild it with `{rebuild}`", None
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -459,7 +461,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     index_dir = _index_dir(args, settings)
     paths = args.paths or settings.docs
-    broken = _refuse_broken_index(index_dir, args.paths)
+    broken, loaded = _check_index(index_dir, args.paths)
     if broken:
         print(f"qa serve: error: {broken}", file=sys.stderr)
         return EXIT_ERROR
@@ -475,6 +477,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{index_dir}: index {state}; building it from {', '.join(map(str, paths))}", file=sys.stderr)
         started = time.perf_counter()
         report = build_index(paths, index_dir, settings)
+        loaded = None  # the app loads what was just built
         print(
             f"{index_dir}: {report.passages} passages, built in {time.perf_counter() - started:.1f} s", file=sys.stderr
         )
@@ -482,7 +485,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from web.app import create_app
 
-    app = create_app(settings.model_copy(update={"index_dir": index_dir}))
+    app = create_app(settings.model_copy(update={"index_dir": index_dir}), index=loaded)
     # uvicorn's own access log prints query strings (the questions of GET /?q=...): ours replaces it.
     uvicorn.run(
         app, host=args.host or settings.host, port=args.port or settings.port, log_level="info", access_log=False

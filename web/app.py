@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -41,16 +42,22 @@ CSP = "; ".join(
 DOCS_PAGES = ("/docs", "/docs/oauth2-redirect", "/redoc")  # FastAPI's own pages load their scripts
 
 
-def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
-    """The app for ``settings``; ``embedder`` lets a caller share a model already loaded."""
+def create_app(
+    settings: Settings | None = None, *, embedder: Embedder | None = None, index: Index | None = None
+) -> FastAPI:
+    """The app for ``settings``; ``embedder`` and ``index`` let a caller share what it already loaded
+    (``qa serve`` has just checked the index folder by loading it: it is not read twice)."""
     settings = settings or get_settings()
     ask_request = ask_request_model(settings.max_question_chars, settings.max_top_k)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = embedder or Embedder(settings.model, settings.model_path)
-        index = Index.load(settings.index_dir, model_name=model.name)
-        retriever = Retriever(index, model, settings.fusion_settings())
+        loaded = index
+        same = loaded is not None and loaded.path.resolve() == Path(settings.index_dir).resolve()
+        if loaded is None or not same or loaded.model_name != model.name:
+            loaded = Index.load(settings.index_dir, model_name=model.name)
+        retriever = Retriever(loaded, model, settings.fusion_settings())
         answer(["warm up"], retriever, top_k=1)  # loads the model and the reader now, not on the first request
         batcher = MicroBatcher(answer_batch, window_ms=settings.micro_batch_ms) if settings.micro_batch else None
         app.state.qa = Served(settings, retriever, ask_request, batcher)

@@ -33,7 +33,9 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder)
     monkeypatch.setattr(cli, "_embedder", lambda settings: embedder)
     served: list[object] = []
     web_app = types.ModuleType("web.app")
-    web_app.create_app = lambda settings: ("app", settings.index_dir)  # type: ignore[attr-defined]
+    web_app.create_app = lambda settings, index=None: (  # type: ignore[attr-defined]
+        ("app", settings.index_dir) if index is None else ("app", settings.index_dir, index.path)
+    )
     monkeypatch.setitem(sys.modules, "web.app", web_app)
     import uvicorn
 
@@ -203,8 +205,18 @@ def test_serve_still_builds_a_missing_or_stale_index(
     capsys.readouterr()
     assert cli.main(["serve", str(corpus), "--index", str(idx)]) == 0
     assert "building it from" in capsys.readouterr().err
-    assert cli_env == [("app", idx)]
+    assert cli_env == [("app", idx)]  # the app loads what was just built
     assert len(Index.load(idx).documents) == (4 if state == "documents changed" else 3)
+
+
+def test_serve_hands_the_index_it_checked_to_the_app(
+    cli_env: list[object], corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    idx = tmp_path / "idx"
+    assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0
+    assert cli.main(["serve", str(corpus), "--index", str(idx)]) == 0
+    assert "building it from" not in capsys.readouterr().err
+    assert cli_env == [("app", idx, idx)]  # loaded once, to check it, and served as loaded
 
 
 def test_serve_takes_the_file_size_limit_from_the_settings(

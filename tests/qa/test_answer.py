@@ -294,3 +294,22 @@ def test_what_an_abbreviation_stands_for_is_its_long_form(tmp_path: Path, embedd
     assert a.sentence.text.startswith("The Khyber Pakhtunkhwa Information Technology Board (KPITB) runs")
     short = answer(["What abbreviation is used for the Khyber Pakhtunkhwa Information Technology Board?"], retriever)
     assert short[0].answer is not None and short[0].answer.text == "KPITB"
+
+
+def test_regression_an_image_line_is_never_the_answer(tmp_path: Path, embedder: Embedder) -> None:
+    """A Markdown image's alt text echoed the question ("![Uber Eats interviews](...)") and won."""
+    index = _indexed(
+        tmp_path,
+        embedder,
+        {
+            "uber.md": "# Uber Eats\n\n![Uber Eats interviews](/assets/uber-eats.png)\n\n"
+            "The team keeps talking to restaurant workers, delivery drivers and meal recipients.\n\n:::\n",
+            "other.md": "# Libraries\n\nThe provincial library opened a reading room for students in Swat.",
+        },
+    )
+    question = "Which groups does Uber Eats interview?"
+    _, cands = _candidates(Reader(index), embedder, question)
+    texts = [c.record.sentence.text for c in cands]
+    assert texts and not [t for t in texts if t.startswith("![") or t.strip() == ":::"]
+    a = answer([question], Retriever(index, embedder), threshold=0.0)[0].answer
+    assert a is not None and a.sentence.text.startswith("The team keeps talking")

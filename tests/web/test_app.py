@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import http.client
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,10 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import web.deps
+from index.embed import Embedder
 from index.store import Index
 from qa.errors import IndexCorruptError, InvalidQueryError
+from qa.settings import Settings
 from qa.types import Result
 from tests.web.conftest import SCRIPT
+from web.app import create_app
 
 QUESTION = "What is the SMS short code of Pehchaan?"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -340,3 +345,17 @@ def test_no_json_body_gets_a_5xx(client: TestClient, body: Any) -> None:
 def test_no_page_query_gets_a_5xx(client: TestClient, q: str, start: str, end: str) -> None:
     assert client.get("/", params={"q": q}).status_code < 500
     assert client.get("/doc/pehchaan.md", params={"start": start, "end": end, "q": q}).status_code == 200
+
+
+def test_regression_serve_reads_the_index_it_checked_only_once(
+    web_index: Path, index: Index, embedder: Embedder, tmp_path: Path
+) -> None:
+    """`qa serve` loaded the whole index to check it, then the app loaded it again."""
+    with TestClient(create_app(Settings(index_dir=web_index), embedder=embedder, index=index)) as c:
+        assert c.app.state.qa.retriever.index is index
+        assert ask(c)["answer"] is not None
+    elsewhere = tmp_path / "copy"
+    shutil.copytree(web_index, elsewhere)
+    with TestClient(create_app(Settings(index_dir=elsewhere), embedder=embedder, index=index)) as c:
+        served = c.app.state.qa.retriever.index
+        assert served is not index and served.path.resolve() == elsewhere.resolve()  # another folder: loaded
