@@ -109,6 +109,7 @@ CONFIDENCE_FEATURES = (
 # echoed questions) and bare ":::" container fences. They stay in passages but are never answers.
 _NOT_PROSE = re.compile(r"\s*(?:!\[[^\]\n]*\]\([^()\s]*\)\s*)+|\s*:::\s*")
 _ADDRESSES = frozenset({"URL", "EMAIL"})  # answers only to a question asking for an address, or where
+WITHIN_SPREAD = 4.0  # how far (in training standard deviations) the confidence model reads its inputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,11 @@ class Logistic:
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.scale) @ self.weights + self.bias
+
+    def within(self, x: np.ndarray, spread: float = WITHIN_SPREAD) -> np.ndarray:
+        """``x`` clipped to ``spread`` standard deviations of the training data: a value far outside it
+        (a span logit of 15 where training saw at most 8) must not be extrapolated into certainty."""
+        return np.clip(x, self.mean - spread * self.scale, self.mean + spread * self.scale)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Logistic:
@@ -370,7 +376,7 @@ class Reader:
         spans, span_logits = self.span_scores(q, cands[best])
         chosen = int(np.argmax(span_logits))
         x = confidence_features(cands, logits, order, spans, span_logits, chosen)
-        raw = float(model.confidence.logit(x))
+        raw = float(model.confidence.logit(model.confidence.within(x)))
         return Reading(q, cands, logits, best, spans, span_logits, chosen, x, raw, self.calibration.probability(raw))
 
     def read(self, question: str, vector: np.ndarray, hits: Sequence[Hit], threshold: float | None = None) -> Result:

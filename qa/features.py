@@ -207,8 +207,8 @@ class Question:
     capitals: frozenset[str]  # capitalised words not at the start
     numbers: frozenset[str]
     terms_set: frozenset[str] = field(default=frozenset())
-    # the question's terms and the stems of their aliases ("pitb" for "Punjab IT Board"), each with the
-    # weight of the question term it stands for: what a span repeats from the question
+    # the question's terms and the stems of their aliases ("pitb" for "Punjab IT Board"), each with its
+    # share of the weight of the question term it stands for: what a span repeats from the question
     echoed: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -235,8 +235,8 @@ class Question:
         echoed = dict(weights)
         for t, alts in alternatives.items():
             for alt in alts:
-                for u in alt:
-                    echoed.setdefault(u, weights.get(t, 0.0))
+                for u in alt:  # a long form shares its abbreviation's weight among its words
+                    echoed.setdefault(u, weights.get(t, 0.0) / len(alt))
         return cls(
             text=text,
             terms=tuple(terms),

@@ -313,3 +313,21 @@ def test_regression_an_image_line_is_never_the_answer(tmp_path: Path, embedder: 
     assert texts and not [t for t in texts if t.startswith("![") or t.strip() == ":::"]
     a = answer([question], Retriever(index, embedder), threshold=0.0)[0].answer
     assert a is not None and a.sentence.text.startswith("The team keeps talking")
+
+
+def test_regression_a_long_form_echoes_no_more_than_its_abbreviation_weighs() -> None:
+    """Each word of "Khyber Pakhtunkhwa Information Technology Board" carried the whole weight of "KPITB":
+    the words a span had around it summed to 2.6 times the question, and "What does KPITB stand for?"
+    was answered "World Bank" at 100 % confidence."""
+    long_form = frozenset({"khyber", "pakhtunkhwa", "inform", "technolog", "board"})
+    q = Question.analyse("What does KPITB stand for?", lambda t: 1.0, [("kpitb", [long_form])])
+    assert sum(q.echoed[t] for t in long_form) == pytest.approx(q.weights["kpitb"])
+    assert sum(q.echoed.values()) == pytest.approx(1.0 + q.weights["kpitb"])
+
+
+def test_confidence_reads_its_inputs_within_the_training_range() -> None:
+    from qa.answer import WITHIN_SPREAD, Logistic
+
+    m = Logistic(("a", "b"), np.array([0.0, 2.0]), np.array([1.0, 0.5]), np.array([1.0, 1.0]), 0.0)
+    x = m.within(np.array([100.0, 2.1]))
+    assert x[0] == WITHIN_SPREAD and x[1] == 2.1  # a far value is held at the edge; a usual one is untouched
