@@ -27,7 +27,7 @@ from eval.squad_metrics import compute_exact, compute_f1
 from index.chunking import ChunkSettings
 from index.embed import Embedder
 from index.reader import read_documents
-from qa.answer import Candidate, Logistic, Reader, ReaderModel
+from qa.answer import Candidate, Logistic, Reader, ReaderModel, answer_span
 from qa.features import SENTENCE_FEATURES, SPAN_FEATURES
 from qa.retriever import Retriever
 
@@ -89,7 +89,7 @@ def _read(model: ReaderModel, examples: Sequence[train_reader.Example], reader: 
         best = int(np.argmax(model.sentence.logit(np.stack([c.features for c in ex.candidates]))))
         sentence += bool(ex.labels[best])
         spans, x = reader.span_candidates(ex.analysed, ex.candidates[best])
-        sp = spans[int(np.argmax(model.span.logit(x * pm)))]
+        sp = answer_span(ex.analysed, ex.candidates[best], spans[int(np.argmax(model.span.logit(x * pm)))])
         text = reader.index.documents[ex.candidates[best].record.doc_id].text[sp.start : sp.end]
         em += max(compute_exact(g, text) for g in ex.question.answers)
         f1 += max(compute_f1(g, text) for g in ex.question.answers)

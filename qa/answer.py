@@ -10,7 +10,8 @@ Three small logistic models, stored as JSON in ``qa/models/reader.json`` and tra
 - the **sentence scorer** ranks every sentence of the retrieved passages; a sentence that opens a
   section reads with the heading line above it (a heading is never read alone);
 - the **span ranker** ranks the candidate spans the parser found at index time in the best
-  sentence and its heading (the sentence itself is one of them);
+  sentence and its heading (the sentence itself is one of them); a question asking what a thing
+  is or does ("What is Pehchaan?") is answered by the whole sentence;
 - the **confidence model** estimates the chance the answer is right; :class:`Calibration`
   (``qa eval --calibrate``) rescales it and abstains below ``cost / (1 + cost)``, where the
   result is ``no_answer`` and the passages are still returned.
@@ -374,8 +375,15 @@ class Reader:
         order = np.argsort(-logits, kind="stable")
         best = int(order[0])
         spans, span_logits = self.span_scores(q, cands[best])
-        chosen = int(np.argmax(span_logits))
-        x = confidence_features(cands, logits, order, spans, span_logits, chosen)
+        ranked = int(np.argmax(span_logits))
+        # The confidence is about the sentence (is the answer in it?), read with the ranker's own span
+        # as in training; a definition question is then shown the whole sentence.
+        x = confidence_features(cands, logits, order, spans, span_logits, ranked)
+        chosen = ranked
+        shown = answer_span(q, cands[best], spans[ranked])
+        if shown != spans[ranked]:  # the whole sentence, offsets as stored (no "[" of a link trimmed)
+            spans, span_logits = (*spans, shown), np.append(span_logits, span_logits[ranked])
+            chosen = len(spans) - 1
         raw = float(model.confidence.logit(model.confidence.within(x)))
         return Reading(q, cands, logits, best, spans, span_logits, chosen, x, raw, self.calibration.probability(raw))
 
@@ -435,6 +443,17 @@ def confidence_features(
         "typed": 1.0 if f["typed_found"] or f["typed_missing"] else 0.0,
     }
     return np.array([values[name] for name in CONFIDENCE_FEATURES])
+
+
+def answer_span(q: Question, c: Candidate, ranked: Span) -> Span:
+    """The span the reader answers with: the span ranker's, except for a question asking what a named
+    thing is ("What is Pehchaan?"). That one is answered by what the sentence says it is (the ranker's
+    span when it is the predicate after "is": "a body of treaties and legislation") or else by the
+    whole sentence, not by a piece of it ("This system", "two")."""
+    if not q.definition or ranked.dep == "attr":
+        return ranked
+    s = c.record.sentence
+    return Span(s.start, s.end, dep="ROOT")
 
 
 def _sigmoid(z: np.ndarray | float) -> np.ndarray | float:

@@ -169,6 +169,38 @@ def question_type(question: str) -> frozenset[str]:
     return frozenset()
 
 
+_DEFINITION = re.compile(
+    r"\s*what(?:'s|’s|\s+is|\s+are|\s+was|\s+were)\s+(?:an?\s+|the\s+)?(?P<x>[^?]+?)\s*\??\s*"
+    r"|\s*what\s+(?:does|do|did)\s+(?:an?\s+|the\s+)?(?P<y>[^?]+?)\s+do\s*\??\s*",
+    re.IGNORECASE,
+)
+_NOT_A_NAME = re.compile(
+    r"\b(of|at|in|for|on|by|to|from|with|about|called|named|known|mean|means|meant|stand|stands|"
+    r"like|used|when|where|why|how|which|who|whose)\b|['’]s\b",
+    re.IGNORECASE,
+)
+_NAME_LINKS = frozenset({"of", "for", "and", "the", "on", "in", "&"})
+
+
+def is_definition(question: str) -> bool:
+    """Does ``question`` ask what a thing is or does ("What is Pehchaan?", "What does Rehnuma do?")?
+
+    Only when the rest of the question is a name: capitalised words (linked by "of", "for", "and":
+    "Code for Pakistan", "Digital Right of Way Policy"), or at most three plain words without a
+    preposition or possessive ("design thinking"). "What is the web address of the portal?" asks for
+    a thing *of* it, not what it is.
+    """
+    m = _DEFINITION.fullmatch(question)
+    if m is None or question_type(question):
+        return False
+    words = (m.group("x") or m.group("y") or "").split()
+    if not 0 < len(words) <= 6:
+        return False
+    if words[0][:1].isupper() and all(w[:1].isupper() or w.lower() in _NAME_LINKS for w in words):
+        return True
+    return len(words) <= 3 and not _NOT_A_NAME.search(" ".join(words))
+
+
 def question_class(question: str) -> tuple[str, str]:
     """The wh-class of ``question`` and the noun it asks about ("what *year*", "which *company*")."""
     words = _WORD.findall(question.lower())
@@ -207,6 +239,7 @@ class Question:
     capitals: frozenset[str]  # capitalised words not at the start
     numbers: frozenset[str]
     terms_set: frozenset[str] = field(default=frozenset())
+    definition: bool = False  # "What is Pehchaan?": asks what a thing is, answered by a whole sentence
     # the question's terms and the stems of their aliases ("pitb" for "Punjab IT Board"), each with its
     # share of the weight of the question term it stands for: what a span repeats from the question
     echoed: Mapping[str, float] = field(default_factory=dict)
@@ -252,6 +285,7 @@ class Question:
             numbers=frozenset(w for w in raw if any(c.isdigit() for c in w)),
             terms_set=frozenset(q_set),
             echoed=echoed,
+            definition=is_definition(text),
         )
 
     def cover(self, tokens: set[str] | frozenset[str]) -> float:

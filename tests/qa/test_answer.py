@@ -331,3 +331,35 @@ def test_confidence_reads_its_inputs_within_the_training_range() -> None:
     m = Logistic(("a", "b"), np.array([0.0, 2.0]), np.array([1.0, 0.5]), np.array([1.0, 1.0]), 0.0)
     x = m.within(np.array([100.0, 2.1]))
     assert x[0] == WITHIN_SPREAD and x[1] == 2.1  # a far value is held at the edge; a usual one is untouched
+
+
+@pytest.mark.parametrize(
+    ("question", "definition"),
+    [
+        ("What is Pehchaan?", True),
+        ("What is a Civic Innovation Lab?", True),
+        ("What is Code for Pakistan?", True),
+        ("What does Rehnuma do?", True),
+        ("what is civic tech", True),
+        ("What is the web address of the portal?", False),
+        ("What is the immediate focus of the MoU?", False),
+        ("What are the core members of the lab called?", False),
+        ("What does KPITB stand for?", False),
+        ("What is the minimum number of hours?", False),
+    ],
+)
+def test_definition_questions_are_told_from_questions_about_a_thing(question: str, definition: bool) -> None:
+    from qa.features import is_definition
+
+    assert is_definition(question) is definition
+
+
+def test_a_definition_question_is_answered_by_what_the_sentence_says_it_is(retriever: Retriever) -> None:
+    """ "What is the Double Diamond?" was answered "two", "What is Paighaam?" with "This system"."""
+    a = answer(["What is Pehchaan?"], retriever, threshold=0.0)[0].answer
+    assert a is not None and a.sentence.text == "Pehchaan is the digital identity service of Khyber Pakhtunkhwa."
+    assert a.text.startswith(("Pehchaan is the digital", "the digital identity service"))  # what it is, whole
+    assert retriever.index.documents[a.doc_id].text[a.start : a.end] == a.text
+    b = answer(["What is the annual civic hackathon?"], retriever, threshold=0.0)[0].answer
+    assert b is not None and b.text == b.sentence.text  # no "is" to say what it is: the whole sentence
+    assert b.sentence.text.startswith("The annual civic hackathon in Peshawar gathers coders")
