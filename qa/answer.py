@@ -11,7 +11,7 @@ Three small logistic models, stored as JSON in ``qa/models/reader.json`` and tra
   section reads with the heading line above it (a heading is never read alone);
 - the **span ranker** ranks the candidate spans the parser found at index time in the best
   sentence and its heading (the sentence itself is one of them); a question asking what a thing
-  is or does ("What is Pehchaan?") is answered by the whole sentence;
+  is or does ("What is Pehchaan?") is answered by the predicate after "is" or the whole sentence;
 - the **confidence model** estimates the chance the answer is right; :class:`Calibration`
   (``qa eval --calibrate``) rescales it and abstains below ``cost / (1 + cost)``, where the
   result is ``no_answer`` and the passages are still returned.

@@ -28,6 +28,8 @@ from qa.types import Span
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+# "what is the minimum number of hours" asks how many; "tested with a small number of users" does not
+_COUNTED = re.compile(r"\b(what|which)\W+(\w+\W+){0,3}(number|count) of\b")
 # Question type → entity labels that can answer it; the first pattern that matches wins.
 _MONEY_WORDS = (
     r"(money|cost|costs|fund|funds|funding|funded|budget|price|pay|paid|spend|spent|grant|rupees?|dollars?|"
@@ -50,7 +52,7 @@ _TYPES: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (re.compile(r"\bwhich version\b|\bwhat version\b"), frozenset({"VERSION", "CARDINAL"})),
     (re.compile(r"\bhow (long|old|often)\b"), frozenset({"DATE", "TIME", "QUANTITY"})),
     (
-        re.compile(r"\bhow (many|much)\b|\bwhat (number|amount)\b|\b(what|which)\W+(\w+\W+){0,3}(number|count) of\b"),
+        re.compile(rf"\bhow (many|much)\b|\bwhat (number|amount)\b|{_COUNTED.pattern}"),
         frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
     ),
     (
@@ -94,8 +96,6 @@ QCLASSES = (
     "other",
 )
 _HOW = {"many": "how many", "much": "how much", "long": "how long", "old": "how long", "often": "how long"}
-# "what is the minimum number of hours" asks how many; "tested with a small number of users" does not
-_COUNTED = re.compile(r"\b(what|which)\W+(\w+\W+){0,3}(number|count) of\b")
 _NOT_NOUNS = frozenset({"is", "s", "was", "are", "were", "did", "does", "do", "the", "a", "an", ""})  # "what's"
 _TIME_NOUNS = frozenset({"year", "years", "date", "month", "day", "century", "decade", "time", "period", "era"})
 

@@ -54,8 +54,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = embedder or Embedder(settings.model, settings.model_path)
         loaded = index
-        same = loaded is not None and loaded.path.resolve() == Path(settings.index_dir).resolve()
-        if loaded is None or not same or loaded.model_name != model.name:
+        if (
+            loaded is None
+            or loaded.path.resolve() != Path(settings.index_dir).resolve()
+            or loaded.model_name != model.name
+        ):
             loaded = Index.load(settings.index_dir, model_name=model.name)
         retriever = Retriever(loaded, model, settings.fusion_settings())
         answer(["warm up"], retriever, top_k=1)  # loads the model and the reader now, not on the first request
