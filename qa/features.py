@@ -7,7 +7,8 @@ candidate spans, term document frequencies, abbreviations); nothing loads a mode
   aliases (abbreviation ↔ long form, learned from the corpus), bigrams, the wh-class ("who",
   "when", "how many", ...), the noun after "what"/"which", the entity labels that would answer it.
 - :func:`sentence_features` describes a sentence against the question (lexical, dense,
-  answer-type, neighbour, heading, retrieval-rank and alias evidence).
+  answer-type, neighbour, heading, retrieval-rank and alias evidence; whether it spells out an
+  abbreviation the question asks about, or opens with the thing a definition question names).
 - :func:`span_features` describes each candidate span of a sentence (its type against the
   wh-class, its syntactic role and governor, how the question's words sit around it).
 """
@@ -182,6 +183,12 @@ _NOT_A_NAME = re.compile(
 _NAME_LINKS = frozenset({"of", "for", "and", "the", "on", "in", "&"})
 
 
+def _subject(question: str) -> str:
+    """What a question shaped like a definition names ("Pehchaan" in "What is Pehchaan?")."""
+    m = _DEFINITION.fullmatch(question)
+    return (m.group("x") or m.group("y") or "") if m else ""
+
+
 def is_definition(question: str) -> bool:
     """Does ``question`` ask what a thing is or does ("What is Pehchaan?", "What does Rehnuma do?")?
 
@@ -222,6 +229,13 @@ def question_class(question: str) -> tuple[str, str]:
     return "other", ""
 
 
+# "What does KPITB stand for?" asks for a long form; "What is the Karachi lab's acronym?" for the short one.
+_EXPANSION_ASKED = re.compile(
+    r"\bstands? for\b|\bshort for\b|\bfull (form|name)\b|\babbreviat\w* of\b|\bexpan(d|sion)\b"
+)
+_ABBREVIATION_ASKED = re.compile(r"\b(abbreviat\w*|acronym|short name|initials)\b")
+
+
 @dataclass(frozen=True, slots=True)
 class Question:
     """A question analysed once for all its sentences and spans."""
@@ -243,6 +257,10 @@ class Question:
     # the question's terms and the stems of their aliases ("pitb" for "Punjab IT Board"), each with its
     # share of the weight of the question term it stands for: what a span repeats from the question
     echoed: Mapping[str, float] = field(default_factory=dict)
+    # when the question asks what an abbreviation stands for, or a long form's abbreviation: the
+    # corpus's (abbreviation, long form) pairs it names, as stems
+    pairs: tuple[tuple[str, frozenset[str]], ...] = ()
+    subject: frozenset[str] = frozenset()  # stems of what a definition question asks about
 
     @classmethod
     def analyse(
@@ -255,14 +273,21 @@ class Question:
         q_set = set(terms)
         mass = sum(idf(t) for t in q_set) or 1.0
         alternatives: dict[str, list[frozenset[str]]] = {}
+        pairs: list[tuple[str, frozenset[str]]] = []
         for abbr, longs in abbreviations:
             if abbr in q_set:
                 alternatives.setdefault(abbr, []).extend(longs)
+                pairs += [(abbr, long) for long in longs]
             for long in longs:
                 if long <= q_set:
+                    pairs.append((abbr, long))
                     for t in long:
                         alternatives.setdefault(t, []).append(frozenset({abbr}))
+        lower = text.lower()
+        if not (_EXPANSION_ASKED.search(lower) or _ABBREVIATION_ASKED.search(lower)):
+            pairs = []
         qclass, noun = question_class(text)
+        definition = is_definition(text)
         raw = _WORD.findall(text)
         weights = {t: idf(t) / mass for t in q_set}
         echoed = dict(weights)
@@ -279,13 +304,15 @@ class Question:
             labels=question_type(text),
             qclass=qclass,
             noun=(tokenize(noun) or [""])[0] if noun else "",
-            lower=text.lower(),
+            lower=lower,
             words=frozenset(w.lower() for w in raw),
             capitals=frozenset(w for w in raw[1:] if w[:1].isupper()),
             numbers=frozenset(w for w in raw if any(c.isdigit() for c in w)),
             terms_set=frozenset(q_set),
             echoed=echoed,
-            definition=is_definition(text),
+            definition=definition,
+            pairs=tuple(dict.fromkeys(pairs)),
+            subject=frozenset(tokenize(_subject(text))) if definition else frozenset(),
         )
 
     def cover(self, tokens: set[str] | frozenset[str]) -> float:
@@ -319,6 +346,8 @@ SENTENCE_FEATURES = (
     "item",
     "first",
     "alias",
+    "expansion",
+    "defines",
 )
 
 
@@ -372,6 +401,10 @@ def sentence_features(q: Question, s: SentenceView) -> np.ndarray:
             1.0 if s.item else 0.0,
             1.0 if s.position == 0 else 0.0,
             direct - plain,
+            # "What does CIL stand for?": the sentence holds both CIL and "Civic Innovation Lab"
+            1.0 if any(abbr in tokens and long <= tokens for abbr, long in q.pairs) else 0.0,
+            # "What is Pehchaan?": the sentence opens with the thing asked about ("Pehchaan is ...")
+            1.0 if q.subject and frozenset(s.token_list[: len(q.subject)]) == q.subject else 0.0,
         ]
     )
 
@@ -408,11 +441,6 @@ SPAN_NUMERIC = (
     "abbreviation_asked",
 )
 _COUNT_WORDS = frozenset({"two", "three", "four", "five", "six", "both", "several"})
-# "What does KPITB stand for?" asks for a long form; "What is the Karachi lab's acronym?" for the short one.
-_EXPANSION_ASKED = re.compile(
-    r"\bstands? for\b|\bshort for\b|\bfull (form|name)\b|\babbreviat\w* of\b|\bexpan(d|sion)\b"
-)
-_ABBREVIATION_ASKED = re.compile(r"\b(abbreviat\w*|acronym|short name|initials)\b")
 _ABBREVIATION = re.compile(r"[A-Z][A-Za-z]{0,2}[A-Z]{1,7}s?")
 
 

@@ -10,7 +10,7 @@ from index.embed import Embedder
 from index.store import Index, build
 from qa.answer import MODEL_PATH, Candidate, Reader, ReaderModel, answer, question_type
 from qa.errors import InvalidQueryError
-from qa.features import SPAN_FEATURES, Question
+from qa.features import SENTENCE_FEATURES, SPAN_FEATURES, Question
 from qa.retriever import Retriever
 from tests.conftest import write_corpus
 
@@ -363,3 +363,43 @@ def test_a_definition_question_is_answered_by_what_the_sentence_says_it_is(retri
     b = answer(["What is the annual civic hackathon?"], retriever, threshold=0.0)[0].answer
     assert b is not None and b.text == b.sentence.text  # no "is" to say what it is: the whole sentence
     assert b.sentence.text.startswith("The annual civic hackathon in Peshawar gathers coders")
+
+
+LABS = {
+    "labs.md": "# Labs\n\nCIL volunteers meet every month. Each CIL runs its own projects with the city.\n\n"
+    "Our CIL members held a CIL hackathon and a CIL workshop in Lahore.\n\n"
+    "To be recognised as an official Civic Innovation Lab (CIL), a group applies to Code for Pakistan.",
+    "code.md": "# Code\n\nOur guide shows code snippets in Python and in JavaScript for every endpoint.\n\n"
+    "Code snippets are small blocks of reusable code.",
+}
+
+
+def _feature(cands: list[Candidate], name: str) -> dict[str, float]:
+    i = SENTENCE_FEATURES.index(name)
+    return {c.record.sentence.text: float(c.features[i]) for c in cands}
+
+
+def test_the_sentence_defining_an_asked_abbreviation_is_marked(tmp_path: Path, embedder: Embedder) -> None:
+    """ "What does CIL stand for?" was answered "CIL activities": every sentence said "CIL"; only one
+    spelled it out, and nothing told the reader that this one answers the question."""
+    reader = Reader(_indexed(tmp_path, embedder, LABS))
+    _, cands = _candidates(reader, embedder, "What does CIL stand for?")
+    marked = [t for t, v in _feature(cands, "expansion").items() if v]
+    assert marked == [LABS["labs.md"].rsplit("\n\n", 1)[1]]  # "... an official Civic Innovation Lab (CIL), ..."
+    _, reverse = _candidates(reader, embedder, "What is the abbreviation of Civic Innovation Lab?")
+    assert [t for t, v in _feature(reverse, "expansion").items() if v] == marked
+    _, other = _candidates(reader, embedder, "How often do CIL volunteers meet?")  # asks no expansion
+    assert other and not any(_feature(other, "expansion").values())
+    a = answer(["What does CIL stand for?"], Retriever(reader.index, embedder), threshold=0.0)[0].answer
+    assert a is not None and a.text == "Civic Innovation Lab"
+
+
+def test_the_sentence_opening_with_the_thing_asked_about_defines_it(tmp_path: Path, embedder: Embedder) -> None:
+    reader = Reader(_indexed(tmp_path, embedder, LABS))
+    _, cands = _candidates(reader, embedder, "What are code snippets?")
+    marked = [t for t, v in _feature(cands, "defines").items() if v]
+    assert marked == ["Code snippets are small blocks of reusable code."]
+    _, other = _candidates(reader, embedder, "Which languages do the code snippets use?")  # not a definition
+    assert other and not any(_feature(other, "defines").values())
+    a = answer(["What are code snippets?"], Retriever(reader.index, embedder), threshold=0.0)[0].answer
+    assert a is not None and a.sentence.text == "Code snippets are small blocks of reusable code."
