@@ -2,8 +2,8 @@
 
 Systems compared in one run, all on the same index and questions:
 
-- ``hybrid + reader``: the product (hybrid retrieval, the sentence/span reader, abstention);
-- ``bm25 + reader`` and ``dense + reader``: the same reader on one retriever alone;
+- ``hybrid + reader``: the product (hybrid retrieval, the trained reader, abstention);
+- ``bm25 + reader`` and ``dense + reader``: the trained reader on one retriever alone;
 - ``hybrid + first sentence``: a naive extractor, the first sentence of the top passage, which
   never abstains.
 
@@ -23,12 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from eval.metrics import percentile
 from eval.sets import EvalQuestion
 from eval.squad_metrics import compute_exact, compute_f1
-from qa.answer import Calibration, Reader, answer
+from index.store import Index
+from qa.answer import Reader, read, reader_for
 from qa.retriever import Retriever
 from qa.types import Result
 
@@ -90,10 +89,12 @@ class SystemReport:
     p50_ms: float
     p95_ms: float
     records: tuple[Record, ...] = field(repr=False, default=())
+    forced_records: tuple[Record, ...] = field(repr=False, default=())
 
     def metrics(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("records")
+        data.pop("forced_records")
         return data
 
 
@@ -109,17 +110,49 @@ def _doc_rank(result: Result, gold: str | None, canonical: Callable[[str], str])
     return seen.index(target) + 1 if target in seen else None
 
 
-def first_sentence(result: Result, reader: Reader) -> Result:
+def first_sentence(result: Result, index: Index) -> Result:
     """The naive extractor: the first non-heading sentence of the top passage, always answered."""
     from qa.types import Answer
 
     for hit in result.passages:
         for s in hit.passage.sentences:
             if s.kind != "heading":
-                doc = reader.index.documents[hit.passage.doc_id]
+                doc = index.documents[hit.passage.doc_id]
                 a = Answer(s.text, doc.doc_id, doc.title, s.start, s.end, s, 1.0, hit.passage)
                 return Result(result.question, False, a, result.passages, 1.0, result.timings)
     return result
+
+
+def _results(
+    system: str, question: str, retriever: Retriever, reader: Reader, top_k: int, threshold: float | None
+) -> tuple[Result, Result]:
+    """What ``system`` answers at ``threshold``, and what it answers when it never abstains."""
+    mode = system.split(" ")[0]
+    (reading,), _ = read([question], retriever, top_k=top_k, reader=reader, mode=mode)
+    if system.endswith("first sentence"):
+        result = first_sentence(reader.decide(reading, 0.0), retriever.index)
+        return result, result
+    return reader.decide(reading, threshold), reader.decide(reading, 0.0)
+
+
+def _record(q: EvalQuestion, result: Result, doc_rank: int | None, ms: float) -> Record:
+    predicted = result.answer.text if result.answer else ""
+    golds = list(q.answers) or [""]
+    return Record(
+        id=q.id,
+        question=q.question,
+        gold=list(q.answers),
+        gold_doc=q.doc,
+        answered=result.answer.text if result.answer else None,
+        sentence=result.answer.sentence.text if result.answer else None,
+        doc_id=result.answer.doc_id if result.answer else None,
+        confidence=round(result.confidence, 4),
+        correct=contains_gold(result, q.answers) if q.answerable else result.no_answer,
+        exact=float(max(compute_exact(g, predicted) for g in golds)),
+        f1=float(max(compute_f1(g, predicted) for g in golds)),
+        gold_doc_rank=doc_rank,
+        ms=round(ms, 3),
+    )
 
 
 def evaluate_system(
@@ -130,56 +163,39 @@ def evaluate_system(
     top_k: int = 5,
     threshold: float | None = None,
     progress: Callable[[], None] | None = None,
+    reader: Reader | None = None,
 ) -> SystemReport:
-    """Run one system over ``questions`` one at a time (latency as a user sees it)."""
-    mode = system.split(" ")[0]
-    reader = Reader(retriever.index)
+    """Run one system over ``questions`` one at a time (latency as a user sees it). The report's
+    ``forced_records`` are the same questions answered never abstaining (for curves and calibration)."""
+    if system not in SYSTEMS:
+        raise ValueError(f"unknown system {system!r}; choose one of {', '.join(SYSTEMS)}")
+    reader = reader or reader_for(retriever.index)
     index = retriever.index
 
     def canonical(doc_id: str) -> str:
         return index.aliases.get(doc_id, doc_id)
 
     records: list[Record] = []
-    forced_right = 0
+    forced_records: list[Record] = []
     for q in questions:
         started = time.perf_counter()
-        result = answer([q.question], retriever, top_k=top_k, threshold=threshold, reader=reader, mode=mode)[0]
-        if system.endswith("first sentence"):
-            result = first_sentence(result, reader)
+        result, forced = _results(system, q.question, retriever, reader, top_k, threshold)
         ms = (time.perf_counter() - started) * 1000
-        if q.answerable:
-            forced = (
-                result
-                if result.answer
-                else answer([q.question], retriever, top_k=top_k, threshold=0.0, reader=reader, mode=mode)[0]
-            )
-            forced_right += contains_gold(forced, q.answers)
-        predicted = result.answer.text if result.answer else ""
-        golds = list(q.answers) or [""]
-        records.append(
-            Record(
-                id=q.id,
-                question=q.question,
-                gold=list(q.answers),
-                gold_doc=q.doc,
-                answered=result.answer.text if result.answer else None,
-                sentence=result.answer.sentence.text if result.answer else None,
-                doc_id=result.answer.doc_id if result.answer else None,
-                confidence=round(result.confidence, 4),
-                correct=contains_gold(result, q.answers) if q.answerable else result.no_answer,
-                exact=float(max(compute_exact(g, predicted) for g in golds)),
-                f1=float(max(compute_f1(g, predicted) for g in golds)),
-                gold_doc_rank=_doc_rank(result, q.doc, canonical),
-                ms=round(ms, 3),
-            )
-        )
+        rank = _doc_rank(result, q.doc, canonical)
+        records.append(_record(q, result, rank, ms))
+        forced_records.append(_record(q, forced, rank, ms))
         if progress:
             progress()
-    return summarize(system, questions, records, forced_right)
+    forced_right = sum(r.correct for q, r in zip(questions, forced_records, strict=True) if q.answerable)
+    return summarize(system, questions, records, forced_right, forced_records)
 
 
 def summarize(
-    system: str, questions: Sequence[EvalQuestion], records: Sequence[Record], forced_right: int
+    system: str,
+    questions: Sequence[EvalQuestion],
+    records: Sequence[Record],
+    forced_right: int,
+    forced_records: Sequence[Record] = (),
 ) -> SystemReport:
     ans = [r for q, r in zip(questions, records, strict=True) if q.answerable]
     una = [r for q, r in zip(questions, records, strict=True) if not q.answerable]
@@ -210,6 +226,7 @@ def summarize(
         p50_ms=percentile(times, 50),
         p95_ms=percentile(times, 95),
         records=tuple(records),
+        forced_records=tuple(forced_records),
     )
 
 
@@ -269,28 +286,6 @@ def coverage_curve(records: Sequence[Record], thresholds: Sequence[float] | None
             )
         )
     return points
-
-
-def platt(records: Sequence[Record], current: Calibration, cost: float) -> Calibration:
-    """Refit the Platt scaling on ``records`` (a threshold-0 run) so that confidence = P(right).
-
-    Each record's raw confidence logit is recovered from its confidence under ``current``; the
-    label is whether its top answer was right (an unanswerable question answered is wrong).
-    """
-    p = np.clip(np.array([r.confidence for r in records], dtype=np.float64), 1e-4, 1 - 1e-4)
-    raw = (np.log(p / (1 - p)) - current.b) / current.a
-    y = np.array([float(r.correct and bool(r.gold)) for r in records])
-    z = np.stack([raw, np.ones_like(raw)], axis=1)
-    w = np.array([1.0, 0.0])
-    for _ in range(100):  # Newton's method, a whisker of L2 for separable data
-        q = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
-        grad = z.T @ (q - y) + 1e-3 * w
-        hess = (z * (q * (1 - q))[:, None]).T @ z + 1e-3 * np.eye(2)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-10:
-            break
-    return Calibration(float(w[0]), float(w[1]), cost)
 
 
 @dataclass(frozen=True, slots=True)

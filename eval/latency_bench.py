@@ -22,7 +22,7 @@ from eval.sets import SETS_DIR, load_eval_set
 from qa.settings import Settings
 from web.app import create_app
 
-STAGES = ("encode", "search", "extract")
+STAGES = ("encode", "search", "read")
 
 
 @dataclass(frozen=True, slots=True)

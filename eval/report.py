@@ -65,6 +65,9 @@ def write_report(
         ]
     if extra and "squad" in extra:
         lines += ["## SQuAD 2.0", "", str(extra["squad"].get("table", "")), ""]
+    if extra and extra.get("learning_curve"):
+        written.append(learning_curve_plot(out / "learning_curve.png", extra["learning_curve"]))
+        lines += ["## How the reader learned", "", "![learning curve](learning_curve.png)", ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
     written.append(out / "report.md")
     return written
@@ -131,6 +134,29 @@ def _reliability_plot(out: Path, bins: Sequence[dict[str, Any]], ece: float | No
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
     return _save(fig, out / "reliability.png")
+
+
+def learning_curve_plot(path: Path, curve: Sequence[dict[str, Any]]) -> Path:
+    """The reader's checkpoints (its manifest's ``curve``): span F1 and answerable-vs-not AUC on the
+    SQuAD 2.0 dev-article questions it never trained on, against windows seen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = [c for c in curve if "hasans_f1_forced" in c]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = [c["windows"] / 1000 for c in points]
+    ax.plot(xs, [c["hasans_f1_forced"] for c in points], marker="o", label="HasAns F1, never abstaining")
+    ax.plot(xs, [c.get("best_f1", float("nan")) for c in points], marker=".", label="overall F1, best threshold")
+    ax.set(xlabel="training windows seen (thousands)", ylabel="F1 (SQuAD 2.0 dev articles)", ylim=(0, 100))
+    twin = ax.twinx()
+    twin.plot(xs, [c.get("answerable_auc", float("nan")) for c in points], color="grey", linestyle="--", label="AUC")
+    twin.set(ylabel="answerable-vs-not AUC", ylim=(0.4, 1.0))
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    ax.set_title("The reader's learning curve")
+    return _save(fig, path)
 
 
 def _save(fig: Any, path: Path) -> Path:

@@ -89,7 +89,6 @@ def cached_index(
     embedder: Embedder,
     chunking: ChunkSettings,
     name: str,
-    sentence_features: bool = False,
 ) -> tuple[Index, bool]:
     """Build (or reuse) the index of ``documents`` under ``cache_dir``; return it and whether it was cached."""
     digest = hashlib.sha256()
@@ -98,9 +97,7 @@ def cached_index(
         digest.update(d.sha256.encode())
     key = hashlib.sha256(json.dumps([embedder.name, chunking.as_dict(), digest.hexdigest()]).encode()).hexdigest()[:16]
     folder = cache_dir / f"{name}-{key}"
-    report = build_documents(
-        documents, folder, embedder=embedder, chunking=chunking, sentence_features=sentence_features, progress=True
-    )
+    report = build_documents(documents, folder, embedder=embedder, chunking=chunking, progress=True)
     return Index.load(folder, model_name=embedder.name), report.up_to_date
 
 

@@ -1,43 +1,44 @@
-"""SQuAD 2.0 with the official metrics, reader only: each question is read against its own paragraph.
+"""SQuAD 2.0 with the official metrics, reader only: each question read against its own paragraph.
 
-The SQuAD file is indexed with the product's pipeline (sentence features on, cached under
-``cache_dir``); questions of the requested article split (``eval.squad.split``) are encoded in
-batches, given the passages of their own paragraph as hits (``eval.squad.paragraph_hits``, no
-retrieval), and read by ``qa.answer.Reader``. The prediction is the answer's text, or ``""`` when
-the reader abstains; exact match and F1 are those of the official ``evaluate-v2.0.py``
-(``eval.squad_metrics``).
+Every question of the requested article part (:mod:`eval.squad`'s fixed split; ``test`` unless
+asked) is read by the trained reader against its paragraph (titled as in training), in batches.
+The prediction is the reader's span, or ``""`` when it abstains. Abstention on SQuAD (half its
+questions unanswerable, a prior unlike the civic one) is one threshold on the reader's
+answer-vs-no-answer log odds, chosen for the best F1 on the **dev** articles, which the reader
+never trained on; the decision itself is :func:`qa.confidence.decide`, as in the product.
 
-Each question is read twice: once at the threshold asked for (the predictions) and once at
-threshold 0 (never abstaining), which gives the answer-in-sentence accuracy (a gold answer,
-normalised, stands as whole tokens in the normalised sentence the reader picked) and the scores
-the reader would get if it always answered.
+Scores are those of the official ``evaluate-v2.0.py`` (:mod:`eval.squad_metrics`). The run also
+writes ``predictions.json`` (question id → answer, ``""`` = no answer) and ``na_probs.json``
+(question id → probability of no answer) in the official formats, with ``squad-data.json`` (the
+file cut to the questions read), so that the official script can check the figures:
+``python evaluate-v2.0.py squad-data.json predictions.json --na-prob-file na_probs.json``.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from eval import squad
-from eval.squad_metrics import compute_exact, gold_answers, normalize_answer, squad_scores
-from index.chunking import ChunkSettings
-from index.embed import Embedder
-from qa.answer import Calibration, Reader
+from eval.squad_metrics import raw_scores, squad_scores
+from qa.confidence import Confidence, decide
 from qa.errors import QAError
-from qa.types import Result
+from qa.reader_model import ReaderModel
+from qa.reading import Context, GroupReading, make_windows, read_windows
 
 # Published figures, for orientation only: other data (the whole dev set, the hidden test set).
 # deepset/minilm-uncased-squad2 model card: EM/F1 as verified on the HF hub (76.1921 / 79.5483); the
 # HasAns/NoAns figures come from the card's own official-script run (EM 76.13, F1 79.50).
 REFERENCES: tuple[tuple[str, dict[str, float | None]], ...] = (
     (
-        "deepset/minilm-uncased-squad2 (published, full dev set)",
+        "deepset/minilm-uncased-squad2 (published, whole dev set; 12 layers)",
         {"exact": 76.2, "f1": 79.6, "HasAns_exact": 78.4, "HasAns_f1": 85.1, "NoAns_exact": 73.9},
     ),
     (
@@ -48,149 +49,156 @@ REFERENCES: tuple[tuple[str, dict[str, float | None]], ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class Read:
+    """The reader's best span of one question (``""`` when nothing answerable) and its log odds."""
+
+    text: str
+    score: float  # log P(span) - log P(no answer)
+
+
+@dataclass(frozen=True, slots=True)
 class SquadReport:
     path: str
     part: str
-    threshold: float
+    threshold: float  # on the answer-vs-no-answer log odds, chosen on the dev articles
+    threshold_from: str
     articles: int
-    paragraphs: int
     questions: int
     answerable: int
     unanswerable: int
-    scores: dict[str, Any]  # the official summary (eval.squad_metrics.squad_scores), percentages
-    forced_scores: dict[str, Any]  # the same when the reader never abstains (threshold 0)
-    always_abstain: dict[str, Any]  # the same for the empty prediction everywhere
-    answer_in_sentence: float  # % of answerable questions whose forced best sentence holds a gold answer
-    abstained_answerable: float  # % of answerable questions abstained on
-    abstained_unanswerable: float  # % of unanswerable questions abstained on (== NoAns_exact)
-    index_seconds: float
-    encode_seconds: float
+    scores: dict[str, Any]  # the official summary at the threshold (percentages)
+    forced_scores: dict[str, Any]  # never abstaining
+    best_scores: dict[str, Any]  # at the best threshold for these questions (an oracle, as the official script's)
+    best_threshold: float
+    always_abstain: dict[str, Any]
     read_seconds: float
-    total_seconds: float
-    predictions: dict[str, str]  # qid → answer text, "" = abstained
-    forced_predictions: dict[str, str]  # qid → answer text at threshold 0
-    forced_sentences: dict[str, str]  # qid → the sentence of the answer at threshold 0 ("" if none)
+    predictions: dict[str, str]
+    na_probs: dict[str, float]
+    extra_rows: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
-def prediction(result: Result) -> str:
-    """The SQuAD prediction of a result: the answer's text, or "" when it abstains."""
-    return "" if result.no_answer or result.answer is None else result.answer.text
+def read_questions(
+    model: ReaderModel, questions: Sequence[squad.SquadQuestion], paragraphs: dict[str, tuple[str, str]], *,
+    batch: int = 32, progress: bool = False,
+) -> dict[str, Read]:  # fmt: skip
+    """Read each question against its own paragraph; ``paragraphs`` maps doc id → (title, text)."""
+    out: dict[str, Read] = {}
+    for i in tqdm(range(0, len(questions), batch), desc="reading", unit="batch", disable=not progress):
+        part = questions[i : i + batch]
+        contexts = [Context.of(*_titled(paragraphs[q.doc_id])) for q in part]
+        windows = make_windows(
+            model.tokenizer, [(q.question, [c]) for q, c in zip(part, contexts, strict=True)], model.settings
+        )
+        starts, ends = model.logits(windows)
+        for q, c, r in zip(part, contexts, read_windows(windows, starts, ends, model.settings, len(part)), strict=True):
+            out[q.qid] = _read(c, r)
+    return out
 
 
-def sentence_holds_gold(sentence: str, answers: tuple[str, ...]) -> bool:
-    """A gold answer, normalised, stands as whole tokens in the normalised ``sentence``."""
-    hay = f" {normalize_answer(sentence)} "
-    return any(g and f" {normalize_answer(g)} " in hay for g in gold_answers(answers))
+def _titled(paragraph: tuple[str, str]) -> tuple[str, str]:
+    title, text = paragraph
+    return title.replace("_", " "), text
+
+
+def _read(context: Context, r: GroupReading | None) -> Read:
+    if r is None:
+        return Read("", -math.inf)
+    return Read(context.text[r.start : r.end], r.features["answer_vs_null"])
+
+
+def predictions_at(reads: dict[str, Read], confidence: Confidence) -> dict[str, str]:
+    return {qid: r.text if decide({"answer_vs_null": r.score}, confidence)[0] else "" for qid, r in reads.items()}
+
+
+def best_threshold(reads: dict[str, Read], questions: Sequence[squad.SquadQuestion]) -> tuple[float, float]:
+    """(threshold, F1) with the best official F1 over ``questions`` when answering above the threshold."""
+    forced = {qid: r.text for qid, r in reads.items()}
+    _, f1 = raw_scores(forced, questions)
+    scored = sorted(((reads[q.qid].score, f1[q.qid], not q.answers) for q in questions), key=lambda x: -x[0])
+    # Answering the top-k by score: F1 = Σ f1 of answered + (unanswerable among the abstained).
+    total_unans = sum(u for _, _, u in scored)
+    best, best_t, gained, unans_answered = total_unans, math.inf, 0.0, 0
+    for k, (score, f, unans) in enumerate(scored):
+        gained += 0.0 if unans else f
+        unans_answered += unans
+        value = gained + (total_unans - unans_answered)
+        nxt = scored[k + 1][0] if k + 1 < len(scored) else -math.inf
+        if value > best and score > nxt:
+            best, best_t = value, (score + nxt) / 2 if math.isfinite(nxt) else score - 1.0
+    return best_t, 100.0 * best / len(questions) if questions else 0.0
 
 
 def run(
     path: Path,
+    model: ReaderModel,
     *,
-    embedder: Embedder,
-    cache_dir: Path,
-    chunking: ChunkSettings,
-    limit: int | None = None,
     part: str = "test",
+    limit: int | None = None,
     threshold: float | None = None,
     progress: bool = False,
-    train_articles: int = squad.TRAIN_ARTICLES,
 ) -> SquadReport:
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
-    started = time.perf_counter()
-    index, (questions, titles) = squad.squad_index(path, cache_dir, embedder, chunking)
-    index_seconds = time.perf_counter() - started
-    chosen = squad.split(questions, titles, part, train_articles)
-    if limit is not None:
-        chosen = chosen[:limit]
+    paragraphs, questions, _ = squad.load_squad(path)
+    chosen = squad.questions_of(questions, part)[:limit]
     if not chosen:
-        raise QAError(
-            f"{path}: no questions in part {part!r} ({len(titles)} articles, the first {train_articles} are 'train')"
-        )
-
-    t = time.perf_counter()
-    vectors = embedder.encode([q.question for q in chosen], batch_size=128, progress=progress)
-    encode_seconds = time.perf_counter() - t
-
-    identity = Calibration()
+        raise QAError(f"{path}: no questions of the {part!r} articles in this file")
+    threshold_from = "given"
     if threshold is None:
-        threshold = squad_threshold(index, embedder, questions, titles, train_articles)
-    t = time.perf_counter()
-    reader = Reader(index, calibration=identity)
-    all_hits = squad.paragraph_hits(index, vectors, [q.doc_id for q in chosen])
-    predictions: dict[str, str] = {}
-    forced_predictions: dict[str, str] = {}
-    forced_sentences: dict[str, str] = {}
-    in_sentence = 0
-    rows = zip(chosen, vectors, all_hits, strict=True)
-    for q, vector, hits in tqdm(rows, total=len(chosen), desc="reading", unit="q", disable=not progress):
-        result = reader.read(q.question, vector, hits, threshold)
-        forced = reader.read(q.question, vector, hits, 0.0)
-        predictions[q.qid] = prediction(result)
-        forced_predictions[q.qid] = prediction(forced)
-        forced_sentences[q.qid] = forced.answer.sentence.text if forced.answer is not None else ""
-        in_sentence += bool(q.answers) and sentence_holds_gold(forced_sentences[q.qid], q.answers)
-    read_seconds = time.perf_counter() - t
-
-    answerable = [q for q in chosen if q.answers]
-    unanswerable = [q for q in chosen if not q.answers]
+        dev = squad.questions_of(questions, "dev")
+        if not dev:
+            raise QAError(f"{path}: none of the dev articles that choose the threshold; pass a threshold")
+        threshold, _ = best_threshold(read_questions(model, dev, paragraphs, progress=progress), dev)
+        threshold_from = f"best F1 on the {len(dev):,} questions of the {len(squad.DEV_TITLES)} dev articles"
+    started = time.perf_counter()
+    reads = read_questions(model, chosen, paragraphs, progress=progress)
+    read_seconds = time.perf_counter() - started
+    confidence = Confidence.threshold_on("answer_vs_null", threshold)
+    predictions = predictions_at(reads, confidence)
+    oracle_t, _ = best_threshold(reads, chosen)
+    answerable = sum(bool(q.answers) for q in chosen)
     return SquadReport(
         path=str(path),
         part=part,
         threshold=threshold,
+        threshold_from=threshold_from,
         articles=len({q.article for q in chosen}),
-        paragraphs=len({q.doc_id for q in chosen}),
         questions=len(chosen),
-        answerable=len(answerable),
-        unanswerable=len(unanswerable),
+        answerable=answerable,
+        unanswerable=len(chosen) - answerable,
         scores=squad_scores(predictions, chosen),
-        forced_scores=squad_scores(forced_predictions, chosen),
+        forced_scores=squad_scores({k: r.text for k, r in reads.items()}, chosen),
+        best_scores=squad_scores(predictions_at(reads, Confidence.threshold_on("answer_vs_null", oracle_t)), chosen),
+        best_threshold=oracle_t,
         always_abstain=squad_scores(dict.fromkeys(predictions, ""), chosen),
-        answer_in_sentence=100.0 * in_sentence / len(answerable) if answerable else 0.0,
-        abstained_answerable=_share(answerable, predictions),
-        abstained_unanswerable=_share(unanswerable, predictions),
-        index_seconds=index_seconds,
-        encode_seconds=encode_seconds,
         read_seconds=read_seconds,
-        total_seconds=time.perf_counter() - started,
         predictions=predictions,
-        forced_predictions=forced_predictions,
-        forced_sentences=forced_sentences,
+        na_probs={
+            k: round(1.0 / (1.0 + math.exp(min(30.0, max(-30.0, r.score - threshold)))), 6) for k, r in reads.items()
+        },
     )
 
 
-def squad_threshold(
-    index: Any, embedder: Embedder, questions: Sequence[squad.SquadQuestion], titles: Sequence[str], train_articles: int
-) -> float:
-    """The abstention threshold for SQuAD's own prior: the best official EM on the *training* articles.
-
-    Answering pays when the chance that the span is exactly right beats the chance that the
-    question has no answer; on SQuAD (about half unanswerable) that is a different point than on
-    civic questions, so it is learned here, on the training articles, with the uncalibrated confidence.
-    """
-    train = squad.split(questions, titles, "train", train_articles)
-    if not train:
-        return Calibration().threshold
-    reader = Reader(index, calibration=Calibration())
-    vectors = embedder.encode([q.question for q in train], batch_size=128)
-    hits = squad.paragraph_hits(index, vectors, [q.doc_id for q in train])
-    scored = []
-    for q, vector, h in zip(train, vectors, hits, strict=True):
-        r = reader.read(q.question, vector, h, 0.0)
-        pred = prediction(r)
-        right = bool(q.answers) and any(compute_exact(g, pred) for g in q.answers)
-        scored.append((r.confidence, right, not q.answers))
-    best, chosen = -1.0, 0.5
-    for t in np.linspace(0.0, 1.0, 101):
-        em = sum(right if c >= t else unanswerable for c, right, unanswerable in scored)
-        if em > best:
-            best, chosen = em, float(t)
-    return chosen
-
-
-def _share(questions: list[squad.SquadQuestion], predictions: dict[str, str]) -> float:
-    """% of ``questions`` abstained on."""
-    return 100.0 * sum(predictions[q.qid] == "" for q in questions) / len(questions) if questions else 0.0
+def write_official(report: SquadReport, out: Path) -> list[Path]:
+    """``predictions.json`` and ``na_probs.json`` in the official evaluate-v2.0 formats, and
+    ``squad-data.json``: the SQuAD file cut to the questions read, which that script scores them against."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    data = json.loads(Path(report.path).read_text(encoding="utf-8"))
+    for article in data["data"]:
+        for para in article["paragraphs"]:
+            para["qas"] = [qa for qa in para["qas"] if qa["id"] in report.predictions]
+        article["paragraphs"] = [p for p in article["paragraphs"] if p["qas"]]
+    data["data"] = [a for a in data["data"] if a["paragraphs"]]
+    for name, payload in (
+        ("predictions.json", report.predictions),
+        ("na_probs.json", report.na_probs),
+        ("squad-data.json", data),
+    ):
+        path = out / name
+        path.write_text(json.dumps(payload, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def _cell(value: float | None) -> str:
@@ -204,25 +212,22 @@ def _row(name: str, s: dict[str, Any]) -> str:
 
 def format_report(report: SquadReport) -> str:
     r = report
-    rate = r.questions / r.encode_seconds if r.encode_seconds else float("nan")
     lines = [
-        f"SQuAD 2.0 {Path(r.path).name}, {r.part} articles: {r.articles} articles, {r.paragraphs} paragraphs, "
-        f"{r.questions} questions ({r.answerable} answerable, {r.unanswerable} unanswerable); reader only "
-        "(each question read against its own paragraph), official evaluate-v2.0 metrics",
+        f"SQuAD 2.0 {Path(r.path).name}, {r.part} articles: {r.articles} articles, {r.questions:,} questions "
+        f"({r.answerable:,} answerable, {r.unanswerable:,} unanswerable); each read against its own paragraph; "
+        "official evaluate-v2.0 metrics",
         "",
         "| system | EM | F1 | HasAns EM | HasAns F1 | NoAns (abstained) |",
         "|---|---:|---:|---:|---:|---:|",
-        _row(f"**civic-qa reader** (threshold {r.threshold:.2f})", r.scores),
-        _row("civic-qa reader, never abstaining (threshold 0)", r.forced_scores),
-        _row("always abstain (computed on these questions)", r.always_abstain),
+        _row(f"**civic-qa reader** (log-odds threshold {r.threshold:+.2f}, {r.threshold_from})", r.scores),
+        _row("civic-qa reader, never abstaining", r.forced_scores),
+        _row(f"civic-qa reader, best threshold for these questions ({r.best_threshold:+.2f}; oracle)", r.best_scores),
+        *(_row(name, figures) for name, figures in r.extra_rows),
+        _row("always abstain (these questions)", r.always_abstain),
         *(_row(name, figures) for name, figures in REFERENCES),
         "",
-        f"answer in the best sentence (never abstaining, answerable questions): {r.answer_in_sentence:.1f} %",
-        f"abstained: {r.abstained_answerable:.1f} % of answerable, {r.abstained_unanswerable:.1f} % of unanswerable",
-        f"time: index {r.index_seconds:.1f} s, encode {r.encode_seconds:.1f} s ({rate:.0f} questions/s), "
-        f"read {r.read_seconds:.1f} s ({1000 * r.read_seconds / r.questions:.2f} ms/question, two reads each), "
-        f"total {r.total_seconds:.1f} s",
+        f"read {r.questions:,} questions in {r.read_seconds:.1f} s ({1000 * r.read_seconds / r.questions:.1f} ms each)",
         "References are published figures on other data (the whole dev set; the hidden test set), for "
-        "orientation only; deepset's HasAns/NoAns come from its card's official-script run (EM 76.1, F1 79.5).",
+        "orientation only; deepset's HasAns/NoAns come from its card's official-script run.",
     ]
     return "\n".join(lines)

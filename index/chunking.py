@@ -295,16 +295,6 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
     return passages
 
 
-def headings(doc: Document) -> list[Sentence]:
-    """The heading lines of ``doc`` as sentences of kind ``heading`` (offsets into its text).
-
-    They are never part of a passage; the reader reads the heading of a passage's section with it,
-    for the documents that name a thing in a heading and describe it below ("This policy ...").
-    """
-    text = doc.text
-    return [Sentence(u.start, u.end, text[u.start : u.end], "heading") for u in segment(doc) if u.kind == "heading"]
-
-
 def _clean(heading: str) -> str:
     return re.sub(r"[*_`]+", "", heading).strip()
 

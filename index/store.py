@@ -15,7 +15,6 @@ leaves the previous index untouched and loadable. Nothing is pickled.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import fcntl
 import json
@@ -24,7 +23,6 @@ import os
 import platform
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -35,11 +33,9 @@ from typing import Any
 import faiss
 import numpy as np
 
-from index.aliases import learn_aliases
-from index.chunking import ChunkSettings, chunk, headings
+from index.chunking import ChunkSettings, chunk
 from index.embed import Embedder
-from index.entities import ENTITY_SCHEME, EntityTagger
-from index.lexical import LexicalIndex, tokenize
+from index.lexical import LexicalIndex
 from index.reader import DEFAULT_MAX_FILE_BYTES, read_documents
 from qa.errors import (
     IndexBusyError,
@@ -49,11 +45,12 @@ from qa.errors import (
     IndexWriteError,
     QAError,
 )
-from qa.types import Document, Entity, Passage, Sentence, Span
+from qa.reading import passage_context
+from qa.types import Document, Passage, Sentence
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 INDEX_TYPES = ("flat-ip",)
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
@@ -61,10 +58,6 @@ PASSAGES = "passages.jsonl"
 EMBEDDINGS = "embeddings.npy"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
-SENTENCES = "sentences.jsonl"
-SENTENCE_EMBEDDINGS = "sentence_embeddings.npy"
-TERMS = "terms.json"
-ABBREVIATIONS = "abbreviations.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,35 +88,10 @@ class Index:
     dense: Any  # faiss.Index
     lexical: LexicalIndex
     aliases: dict[str, str] = field(default_factory=dict)
-    sentences: list[SentenceRecord] = field(default_factory=list)
-    sentence_embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
-    sentence_rows: dict[tuple[str, int, int], int] = field(default_factory=dict)
-    term_df: dict[str, int] = field(default_factory=dict)
-    abbreviations: dict[str, list[str]] = field(default_factory=dict)
-    heading_rows: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # doc → [(start, row)]
-
-    def __post_init__(self) -> None:
-        for i, r in enumerate(self.sentences):
-            if r.sentence.kind == "heading":
-                self.heading_rows.setdefault(r.doc_id, []).append((r.sentence.start, i))
-
-    def section_heading(self, passage: Passage) -> int | None:
-        """The sentence row of the heading line of ``passage``'s section (the last one above it)."""
-        rows = self.heading_rows.get(passage.doc_id)
-        if not rows or not passage.heading_path:
-            return None
-        k = bisect.bisect_left(rows, (passage.start, -1))
-        return rows[k - 1][1] if k else None
 
     def parts(self, doc_id: str) -> _Parts:
         p_rows = [i for i, p in enumerate(self.passages) if p.doc_id == doc_id]
-        s_rows = [i for i, r in enumerate(self.sentences) if r.doc_id == doc_id]
-        return _Parts(
-            [self.passages[i] for i in p_rows],
-            self.embeddings[p_rows],
-            [self.sentences[i] for i in s_rows],
-            self.sentence_embeddings[s_rows] if len(self.sentence_embeddings) else self.sentence_embeddings[:0],
-        )
+        return _Parts([self.passages[i] for i in p_rows], self.embeddings[p_rows])
 
     @property
     def model_name(self) -> str:
@@ -179,30 +147,7 @@ class Index:
                     path / PASSAGES, f"line {number} does not match {p.doc_id} at {p.start}-{p.end} (another index's?)"
                 )
         aliases = {alias: doc.doc_id for doc in documents.values() for alias in doc.aliases}
-        sentences = list(_read_jsonl(path / SENTENCES, _sentence_from_json, documents))
-        sentence_embeddings = _load_npy(path / SENTENCE_EMBEDDINGS)
-        if len(sentences) != sentence_embeddings.shape[0]:
-            raise IndexCorruptError(
-                path / SENTENCE_EMBEDDINGS, f"holds {sentence_embeddings.shape[0]} rows for {len(sentences)} sentences"
-            )
-        rows = {(r.doc_id, r.sentence.start, r.sentence.end): i for i, r in enumerate(sentences)}
-        term_df = _read_json(path / TERMS).get("df", {})
-        abbreviations = _read_json(path / ABBREVIATIONS)
-        return cls(
-            path,
-            manifest,
-            documents,
-            passages,
-            embeddings,
-            dense,
-            lexical,
-            aliases,
-            sentences,
-            sentence_embeddings,
-            rows,
-            term_df,
-            abbreviations,
-        )
+        return cls(path, manifest, documents, passages, embeddings, dense, lexical, aliases)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -236,7 +181,6 @@ def status(
     model_name: str,
     chunking: ChunkSettings,
     index_type: str = "flat-ip",
-    sentence_features: bool = True,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> str:
     """``missing``, ``stale`` (documents or settings changed) or ``fresh``."""
@@ -246,7 +190,7 @@ def status(
         return "missing"
     except (IndexCorruptError, IndexMismatchError):
         return "stale"
-    if not _same_settings(manifest, model_name, chunking, index_type, sentence_features):
+    if not _same_settings(manifest, model_name, chunking, index_type):
         return "stale"
     docs = read_documents(paths, max_file_bytes=max_file_bytes)
     return "fresh" if _fingerprint(docs) == _manifest_fingerprint(manifest) else "stale"
@@ -259,7 +203,6 @@ def build(
     embedder: Embedder,
     chunking: ChunkSettings | None = None,
     index_type: str = "flat-ip",
-    sentence_features: bool = True,
     rebuild: bool = False,
     progress: bool = False,
     batch_size: int = 64,
@@ -280,7 +223,6 @@ def build(
         embedder=embedder,
         chunking=chunking,
         index_type=index_type,
-        sentence_features=sentence_features,
         rebuild=rebuild,
         progress=progress,
         batch_size=batch_size,
@@ -296,19 +238,13 @@ def build_documents(
     embedder: Embedder,
     chunking: ChunkSettings | None = None,
     index_type: str = "flat-ip",
-    sentence_features: bool = True,
-    tagger: EntityTagger | None = None,
     rebuild: bool = False,
     progress: bool = False,
     batch_size: int = 64,
     sources: Sequence[Path | str] = (),
     started: float | None = None,
 ) -> BuildReport:
-    """:func:`build` for documents already read (benchmark corpora, tests).
-
-    With ``sentence_features`` every sentence also gets its own embedding and its named
-    entities (what the answer extractor needs); retrieval-only benchmarks turn them off.
-    """
+    """:func:`build` for documents already read (benchmark corpora, tests)."""
     if index_type not in INDEX_TYPES:
         raise ValueError(f"unknown index type {index_type!r}; choose one of {', '.join(INDEX_TYPES)}")
     chunking = chunking or ChunkSettings()
@@ -318,7 +254,7 @@ def build_documents(
         _recover(index_dir)
         previous = None
         if not rebuild:
-            previous = _previous(index_dir, embedder.name, chunking, index_type, sentence_features)
+            previous = _previous(index_dir, embedder.name, chunking, index_type)
         old_docs = previous.documents if previous else {}
         if previous and _fingerprint(documents) == _manifest_fingerprint(previous.manifest):
             return BuildReport(
@@ -340,56 +276,29 @@ def build_documents(
         reused = set(parts)
         fresh = [doc for doc in documents if doc.doc_id not in reused]
         new_passages = {doc.doc_id: chunk(doc, chunking) for doc in fresh}
-        new_sentences = {
-            doc.doc_id: _unique_sentences(doc, new_passages[doc.doc_id]) if sentence_features else [] for doc in fresh
-        }
         to_embed = [passage_text(doc, p) for doc in fresh for p in new_passages[doc.doc_id]]
-        sentence_texts = [r.sentence.text for doc in fresh for r in new_sentences[doc.doc_id]]
-        log.info(
-            "embedding %d passages and %d sentences of %d documents", len(to_embed), len(sentence_texts), len(fresh)
-        )
+        log.info("embedding %d passages of %d documents", len(to_embed), len(fresh))
         embed_started = time.perf_counter()
         vectors = embedder.encode(to_embed, batch_size=batch_size, progress=progress)
         embed_seconds = time.perf_counter() - embed_started
-        sentence_vectors = embedder.encode(sentence_texts, batch_size=batch_size, progress=progress)
-        annotations = (tagger or EntityTagger()).annotate(sentence_texts) if sentence_texts else []
         dimension = vectors.shape[1] if to_embed else _dimension(previous, embedder)
 
-        p_cursor = s_cursor = 0
+        cursor = 0
         for doc in fresh:
-            ps, recs = new_passages[doc.doc_id], new_sentences[doc.doc_id]
-            tagged = [
-                SentenceRecord(
-                    r.doc_id,
-                    r.sentence,
-                    tuple(Entity(r.sentence.start + a, r.sentence.start + b, label) for a, b, label in ents),
-                    tuple(_shift(span, r.sentence.start) for span in spans),
-                )
-                for r, (ents, spans) in zip(recs, annotations[s_cursor : s_cursor + len(recs)], strict=True)
-            ]
-            parts[doc.doc_id] = _Parts(
-                ps, vectors[p_cursor : p_cursor + len(ps)], tagged, sentence_vectors[s_cursor : s_cursor + len(recs)]
-            )
-            p_cursor += len(ps)
-            s_cursor += len(recs)
+            ps = new_passages[doc.doc_id]
+            parts[doc.doc_id] = _Parts(ps, vectors[cursor : cursor + len(ps)])
+            cursor += len(ps)
 
         ordered = [parts[doc.doc_id] for doc in documents]
         passages = [p for part in ordered for p in part.passages]
-        sentences = [r for part in ordered for r in part.sentences]
         embeddings = _stack([part.passage_vectors for part in ordered], dimension)
-        sentence_embeddings = _stack([part.sentence_vectors for part in ordered], dimension)
 
         elapsed = time.perf_counter() - started
         manifest = _manifest(documents, passages, embedder.name, dimension, chunking, index_type, sources, elapsed)
         manifest["embedding"] = {"passages": len(to_embed), "seconds": round(embed_seconds, 3)}
-        manifest["sentences"] = {
-            "features": sentence_features,
-            "count": len(sentences),
-            "entities": ENTITY_SCHEME if sentence_features else None,
-        }
         texts = [passage_text_for(documents, p) for p in passages]
         try:
-            _write(index_dir, manifest, documents, passages, embeddings, texts, sentences, sentence_embeddings)
+            _write(index_dir, manifest, documents, passages, embeddings, texts)
         except QAError:
             raise
         except OSError as err:  # read-only folder, disk full: the swap never happened
@@ -408,45 +317,12 @@ def build_documents(
         )
 
 
-@dataclass(frozen=True, slots=True)
-class SentenceRecord:
-    """A sentence of the index with its named entities and candidate answer spans (offsets into the document)."""
-
-    doc_id: str
-    sentence: Sentence
-    entities: tuple[Entity, ...] = ()
-    spans: tuple[Span, ...] = ()
-
-
-def _shift(span: Span, offset: int) -> Span:
-    """``span`` with offsets relative to a sentence moved to offsets into the document."""
-    gov = (span.gov_start + offset, span.gov_end + offset) if span.gov_end else (0, 0)
-    return Span(
-        span.start + offset, span.end + offset, span.label, span.noun_chunk, span.dep, span.pos, *gov, span.prep
-    )
-
-
 @dataclass(slots=True)
 class _Parts:
     """Everything an index holds for one document, reused whole when the document is unchanged."""
 
     passages: list[Passage]
     passage_vectors: np.ndarray
-    sentences: list[SentenceRecord]
-    sentence_vectors: np.ndarray
-
-
-def _unique_sentences(doc: Document, passages: Sequence[Passage]) -> list[SentenceRecord]:
-    """The sentences of a document's passages, once each (neighbouring passages overlap), and its
-    heading lines (kind ``heading``): the reader reads a passage's section heading with it."""
-    seen: dict[tuple[int, int], Sentence] = {}
-    for p in passages:
-        for s in p.sentences:
-            seen.setdefault((s.start, s.end), s)
-    if passages:
-        for h in headings(doc):
-            seen.setdefault((h.start, h.end), h)
-    return [SentenceRecord(doc.doc_id, s) for _, s in sorted(seen.items())]
 
 
 def _stack(blocks: Sequence[np.ndarray], dimension: int) -> np.ndarray:
@@ -455,12 +331,8 @@ def _stack(blocks: Sequence[np.ndarray], dimension: int) -> np.ndarray:
 
 
 def passage_text(doc: Document, passage: Passage) -> str:
-    """What gets embedded and BM25-indexed: title and headings as context, then the passage."""
-    heads = [h for h in passage.heading_path if h != doc.title]
-    context = " > ".join([doc.title, *heads])
-    if passage.context:
-        context = f"{context}. {passage.context}"
-    return f"{context}\n{passage.text}"
+    """What gets embedded and BM25-indexed (and read): title and headings as context, then the passage."""
+    return passage_context(doc.title, passage).text
 
 
 def passage_text_for(documents: Sequence[Document], passage: Passage) -> str:
@@ -474,21 +346,15 @@ def _dimension(previous: Index | None, embedder: Embedder) -> int:
     return embedder.dimension
 
 
-def _same_settings(
-    manifest: dict[str, Any], model_name: str, chunking: ChunkSettings, index_type: str, sentence_features: bool
-) -> bool:
+def _same_settings(manifest: dict[str, Any], model_name: str, chunking: ChunkSettings, index_type: str) -> bool:
     return (
         manifest["model"]["name"] == model_name
         and manifest["chunking"] == chunking.as_dict()
         and manifest.get("index_type") == index_type
-        and manifest.get("sentences", {}).get("features") == sentence_features
-        and (not sentence_features or manifest.get("sentences", {}).get("entities") == ENTITY_SCHEME)
     )
 
 
-def _previous(
-    index_dir: Path, model_name: str, chunking: ChunkSettings, index_type: str, sentence_features: bool
-) -> Index | None:
+def _previous(index_dir: Path, model_name: str, chunking: ChunkSettings, index_type: str) -> Index | None:
     """The current index if it can be reused for an incremental build, else ``None``."""
     try:
         previous = Index.load(index_dir)
@@ -497,7 +363,7 @@ def _previous(
     except (IndexCorruptError, IndexMismatchError) as err:
         log.warning("rebuilding from scratch: %s", err)
         return None
-    if not _same_settings(previous.manifest, model_name, chunking, index_type, sentence_features):
+    if not _same_settings(previous.manifest, model_name, chunking, index_type):
         log.info("settings changed (model, chunking or index type): rebuilding from scratch")
         return None
     return previous
@@ -568,8 +434,6 @@ def _write(
     passages: Sequence[Passage],
     embeddings: np.ndarray,
     texts: Sequence[str],
-    sentences: Sequence[SentenceRecord],
-    sentence_embeddings: np.ndarray,
 ) -> None:
     parent = index_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -579,20 +443,13 @@ def _write(
     try:
         _write_jsonl(tmp / DOCUMENTS, (_document_to_json(d) for d in documents))
         _write_jsonl(tmp / PASSAGES, (_passage_to_json(p) for p in passages))
-        _write_jsonl(tmp / SENTENCES, (_sentence_to_json(r) for r in sentences))
-        for name, array in ((EMBEDDINGS, embeddings), (SENTENCE_EMBEDDINGS, sentence_embeddings)):
-            with open(tmp / name, "wb") as f:
-                np.save(f, array, allow_pickle=False)
+        with open(tmp / EMBEDDINGS, "wb") as f:
+            np.save(f, embeddings, allow_pickle=False)
         dense = faiss.IndexFlatIP(embeddings.shape[1])
         if len(embeddings):
             dense.add(embeddings)
         faiss.write_index(dense, str(tmp / DENSE))
         lexical = LexicalIndex.fit(texts)
-        df: Counter[str] = Counter()
-        for text in texts:
-            df.update(set(tokenize(text)))
-        (tmp / ABBREVIATIONS).write_text(json.dumps(learn_aliases(documents), indent=1, ensure_ascii=False), "utf-8")
-        (tmp / TERMS).write_text(json.dumps({"passages": len(texts), "df": dict(df)}, ensure_ascii=False), "utf-8")
         (tmp / BM25_DIR).mkdir()
         if lexical.size:
             lexical.save(tmp / BM25_DIR)
@@ -702,7 +559,7 @@ def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
             f.write("\n")
 
 
-def _read_jsonl(path: Path, parse: Callable[..., Any], *extra: Any) -> Iterator[Any]:
+def _read_jsonl(path: Path, parse: Callable[..., Any]) -> Iterator[Any]:
     try:
         with open(path, encoding="utf-8") as f:
             lines = f.readlines()
@@ -712,21 +569,9 @@ def _read_jsonl(path: Path, parse: Callable[..., Any], *extra: Any) -> Iterator[
         raise IndexCorruptError(path, f"cannot be read ({err})") from err
     for number, line in enumerate(lines, 1):
         try:
-            yield parse(json.loads(line), *extra)
+            yield parse(json.loads(line))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise IndexCorruptError(path, f"line {number} is malformed ({err})") from err
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise IndexCorruptError(path, "is missing") from err
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise IndexCorruptError(path, f"cannot be read as JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise IndexCorruptError(path, "is not a JSON object")
-    return data
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -766,35 +611,6 @@ def _document_from_json(data: dict[str, Any]) -> Document:
         metadata=dict(data.get("metadata") or {}),
         aliases=tuple(data.get("aliases") or ()),
     )
-
-
-def _sentence_to_json(r: SentenceRecord) -> dict[str, Any]:
-    s = r.sentence
-    return {
-        "doc_id": r.doc_id,
-        "start": s.start,
-        "end": s.end,
-        "kind": s.kind,
-        "entities": [[e.start, e.end, e.label] for e in r.entities],
-        "spans": [
-            [x.start, x.end, x.label, int(x.noun_chunk), x.dep, x.pos, x.gov_start, x.gov_end, x.prep] for x in r.spans
-        ],
-    }
-
-
-def _sentence_from_json(data: dict[str, Any], documents: dict[str, Document]) -> SentenceRecord:
-    doc = documents[data["doc_id"]]
-    start, end = int(data["start"]), int(data["end"])
-    if not 0 <= start < end <= len(doc.text):
-        raise ValueError(f"offsets {start}-{end} fall outside {data['doc_id']}")
-    entities = tuple(Entity(int(a), int(b), str(label)) for a, b, label in data["entities"])
-    spans = tuple(
-        Span(int(a), int(b), str(label), bool(nc), str(dep), str(pos), int(gs), int(ge), str(prep))
-        for a, b, label, nc, dep, pos, gs, ge, prep in data["spans"]
-    )
-    if any(not start <= x.start < x.end <= end for x in spans):
-        raise ValueError(f"a candidate span falls outside its sentence {start}-{end} of {data['doc_id']}")
-    return SentenceRecord(data["doc_id"], Sentence(start, end, doc.text[start:end], data["kind"]), entities, spans)
 
 
 def _passage_to_json(p: Passage) -> dict[str, Any]:

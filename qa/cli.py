@@ -75,8 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="fit the confidence calibration on these (dev!) sets and write it where the app reads it",
+        help="first fit the confidence model on the calibration half of the civic dev sets (each on its own "
+        "documents) and write it where the app reads it",
     )
+    p.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     p.add_argument("--squad", type=Path, help="also run the reader on this SQuAD 2.0 file's test articles")
     p.add_argument("--limit", type=_positive_int, help="at most this many SQuAD questions")
 
@@ -91,14 +93,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--split", default="test", help="qrels split to evaluate (default test)")
     b.add_argument("--json", action="store_true", help="print the figures as JSON")
-    t = sub.add_parser("train-reader", help="fit the reader's sentence, span and confidence models on the dev sets")
-    t.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
-    t.add_argument(
-        "--squad",
-        type=Path,
-        help="also learn from this SQuAD 2.0 file's training articles (the first "
-        "eval.squad.TRAIN_ARTICLES articles; the shipped models were trained with it)",
+    t = sub.add_parser(
+        "train-reader",
+        help="fine-tune MiniLM into the reader (resumable: rerun the same command to continue)",
+        description="Fine-tune the bundled MiniLM as the extractive reader on SQuAD 1.1 train, the SQuAD 2.0 "
+        "dev training articles and half of each civic dev set; checkpoints in --work-dir, weights to --out.",
     )
+    datasets = SHARED / "datasets"
+    t.add_argument("--squad-train", type=Path, default=datasets / "squad1.1-train" / "train-v1.1.json")
+    t.add_argument("--squad2", type=Path, default=datasets / "squad2-dev" / "dev-v2.0.json")
+    t.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    t.add_argument("--work-dir", type=Path, help="checkpoints and learning curve (default: $QA_CACHE_DIR/train-reader)")
+    t.add_argument("--out", type=Path, help="where the weights go (default: qa/models/reader)")
+    t.add_argument("--limit", type=_positive_int, help="use this many SQuAD 1.1 questions (default: all)")
+    t.add_argument("--seed", type=int, default=13)
+    t.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this long; rerun to resume")
+    t.add_argument("--checkpoint-minutes", type=float, default=15.0, help="checkpoint this often (default 15)")
+    t.add_argument(
+        "--finish-at", type=_positive_int, help="end the schedule (learning rate 0) and training at this batch"
+    )
+    t.add_argument("--stop-after", type=_positive_int, help="stop after this many batches in this run (smoke tests)")
+    t.add_argument("--no-civic", action="store_true", help="train on SQuAD only")
+    t.add_argument("--export-only", action="store_true", help="write the last checkpoint's weights to --out")
     lat = bench.add_parser("latency", help="warm /ask latency over 100 questions on a live uvicorn")
     lat.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built from the seeds)")
     lat.add_argument("--n", type=_positive_int, default=100, help="questions to send (default 100)")
@@ -107,17 +123,13 @@ def _parser() -> argparse.ArgumentParser:
     ld.add_argument("--clients", type=_positive_int, default=20, help="concurrent clients (default 20)")
     ld.add_argument("--seconds", type=_positive_int, default=60, help="how long to run (default 60)")
     ld.add_argument("--max-requests", type=_positive_int, default=100_000, help="stop after this many requests")
+    cb = bench.add_parser("confidence", help="the confidence model's inputs compared, held out on civic dev")
+    cb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    rb = bench.add_parser("reader", help="the trained reader's speed-ups (precision, passages read) against accuracy")
+    rb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     f = bench.add_parser("fusion", help="compare fusion settings on SciFact train and the civic dev sets")
     f.add_argument("--data", type=Path, default=SHARED / "datasets" / "scifact", help="BEIR SciFact folder")
     f.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
-    ab = bench.add_parser("ablation", help="retrain the reader without each feature group; read held-out dev data")
-    ab.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
-    ab.add_argument(
-        "--squad",
-        type=Path,
-        default=SHARED / "datasets" / "squad2-dev-half" / "dev-v2.0.json",
-        help="SQuAD 2.0 file (its training articles only)",
-    )
     return parser
 
 
@@ -291,7 +303,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print("qa ask: error: the question is empty; ask something in words", file=sys.stderr)
         return EXIT_USAGE
     retriever = load_retriever(_index_dir(args, settings), settings)
-    result = answer([args.question], retriever, top_k=args.k, threshold=settings.answer_threshold)[0]
+    reader = settings.reader(retriever.index)
+    result = answer([args.question], retriever, top_k=args.k, threshold=settings.answer_threshold, reader=reader)[0]
     if args.json:
         from web.schemas import AskResponse  # the /ask shape: pydantic only, no FastAPI
 
@@ -311,14 +324,6 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _shown(path: Path) -> str:
-    """A path relative to the project when it lies inside it (provenance that reads the same anywhere)."""
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
-
-
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import asdict
 
@@ -327,36 +332,33 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval import answer_eval
     from eval.report import write_report
     from eval.sets import SETS_DIR, load_eval_set
-    from qa.answer import default_threshold
+    from qa.confidence import default_confidence
 
-    if args.calibrate:
-        paths = args.set or [SETS_DIR / "seeds-dev.jsonl"]
-        if any("test" in p.stem for p in paths):
-            print("qa eval: error: --calibrate tunes the threshold: give it dev sets, never test sets", file=sys.stderr)
-            return EXIT_USAGE
-    else:
-        paths = args.set or [SETS_DIR / "seeds-dev.jsonl", SETS_DIR / "seeds-test.jsonl"]
+    paths = args.set or [SETS_DIR / "seeds-dev.jsonl", SETS_DIR / "seeds-test.jsonl"]
     sets = [(path.name, load_eval_set(path)) for path in paths]
+    calibration = _calibrate(args, settings) if args.calibrate else None
     retriever = load_retriever(_served_index(args, settings), settings)
+    reader = settings.reader(retriever.index)
     systems = answer_eval.SYSTEMS[:1] if args.product_only else answer_eval.SYSTEMS
-    calibration = None
-    if args.calibrate:
-        calibration = _calibrate(args, settings, paths, sets, retriever)
-    total = sum(len(qs) for _, qs in sets) * (len(systems) + 1)
+    total = sum(len(qs) for _, qs in sets) * len(systems)
     tables, records = [], []
     with tqdm(total=total, disable=not _progress(), desc="qa eval", unit="q") as bar:
         for name, questions in sets:
             reports = [
                 answer_eval.evaluate_system(
-                    system, questions, retriever, top_k=args.k, threshold=settings.answer_threshold, progress=bar.update
+                    system,
+                    questions,
+                    retriever,
+                    top_k=args.k,
+                    threshold=settings.answer_threshold,
+                    progress=bar.update,
+                    reader=reader,
                 )
                 for system in systems
             ]
             tables.append((name, reports))
-            records += answer_eval.evaluate_system(
-                systems[0], questions, retriever, top_k=args.k, threshold=0.0, progress=bar.update
-            ).records
-    threshold = settings.answer_threshold if settings.answer_threshold is not None else default_threshold()
+            records += reports[0].forced_records
+    threshold = settings.answer_threshold if settings.answer_threshold is not None else default_confidence().threshold
     curve = answer_eval.coverage_curve(records)
     bins = answer_eval.reliability(records)
     extra: dict[str, Any] = {
@@ -365,19 +367,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     }
     if calibration is not None:
         extra["calibration"] = calibration
+    extra["learning_curve"] = reader.model.manifest.get("curve", [])
     if args.squad:
-        from eval import squad_eval
-
-        report = squad_eval.run(
-            args.squad,
-            embedder=retriever.embedder,
-            cache_dir=settings.cache_dir,
-            chunking=settings.chunk_settings(),
-            limit=args.limit,
-            progress=_progress(),
-        )
-        summary = {k: v for k, v in asdict(report).items() if not k.startswith(("predictions", "forced_p", "forced_s"))}
-        extra["squad"] = {**summary, "table": squad_eval.format_report(report)}
+        extra["squad"] = _squad(args, settings, retriever)
     if args.json:
         payload = {"threshold": threshold, "sets": {n: [r.metrics() for r in rs] for n, rs in tables}, **extra}
         print(json.dumps(payload, indent=2, default=str))
@@ -395,47 +387,55 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _calibrate(
-    args: argparse.Namespace,
-    settings: Settings,
-    paths: Sequence[Path],
-    sets: Sequence[tuple[str, Sequence[Any]]],
-    retriever: Any,
-) -> dict[str, Any]:
-    """Refit the Platt scaling of the confidence on dev sets and write ``calibration.json``."""
-    from eval import answer_eval
-    from qa.answer import CALIBRATION_PATH, default_calibration
+def _squad(args: argparse.Namespace, settings: Settings, retriever: Any) -> dict[str, Any]:
+    """The SQuAD 2.0 benchmark of ``--squad`` (official predictions written to ``--out``)."""
+    from dataclasses import asdict
 
-    records = []
-    for _, questions in sets:
-        records += answer_eval.evaluate_system(
-            answer_eval.SYSTEMS[0], questions, retriever, top_k=args.k, threshold=0.0
-        ).records
-    fitted = answer_eval.platt(records, default_calibration(), settings.wrong_answer_cost)
-    before = answer_eval.expected_calibration_error(answer_eval.reliability(records))
-    calibration = {
-        "a": round(fitted.a, 6),
-        "b": round(fitted.b, 6),
-        "cost": fitted.cost,
-        "threshold": round(fitted.threshold, 4),
-        "provenance": {
-            "command": "qa eval --calibrate " + " ".join(f"--set {_shown(p)}" for p in paths),
-            "method": "Platt scaling of the confidence model's logit: P(top answer right) on these dev sets",
-            "decision": "answer when confidence > cost / (1 + cost): a right answer gains 1, a wrong one loses cost "
-            "(QA_WRONG_ANSWER_COST)",
-            "questions": len(records),
-            "ece_before": round(before, 4),
-            "calibrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        },
-    }
-    CALIBRATION_PATH.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
-    default_calibration.cache_clear()
+    from eval import squad_eval
+    from qa.reader_model import default_reader_model
+
+    report = squad_eval.run(args.squad, default_reader_model(), limit=args.limit, progress=_progress())
+    if args.out:
+        squad_eval.write_official(report, args.out)
+    summary = {k: v for k, v in asdict(report).items() if k not in ("predictions", "na_probs")}
+    return {**summary, "table": squad_eval.format_report(report)}
+
+
+def _dev_sets(corpora_dir: Path, settings: Settings) -> list[Any]:
+    """(name, questions, retriever over its own documents) of each civic dev set."""
+    from eval import corpora
+
+    return corpora.retrievers(
+        corpora.DEV_SETS,
+        corpora_dir,
+        embedder=_embedder(settings),
+        cache_dir=settings.cache_dir,
+        chunking=settings.chunk_settings(),
+        fusion=settings.fusion_settings(),
+    )
+
+
+def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Fit the confidence model on the civic dev sets' calibration halves and write ``calibration.json``."""
+    from eval import calibration
+    from qa.confidence import CALIBRATION_PATH, write_confidence
+
+    confidence, summary = calibration.fit(
+        _dev_sets(args.corpora, settings),
+        cost=settings.wrong_answer_cost,
+        top_k=args.k,
+        command=f"qa eval --calibrate --k {args.k}",
+        readers=settings.reader,
+    )
+    write_confidence(confidence, CALIBRATION_PATH)
+    weights = ", ".join(f"{f}={w:+.2f}" for f, w in zip(confidence.features, confidence.weights, strict=True))
     print(
-        f"calibrated: confidence = sigmoid({fitted.a:.3f} * logit + {fitted.b:+.3f}), wrong-answer cost "
-        f"{fitted.cost:g} → answer above {fitted.threshold:.2f}; wrote {CALIBRATION_PATH}",
+        f"calibrated on {summary['questions']} civic dev questions (AUC {summary['auc_in_sample']:.3f}; "
+        f"answer-vs-null alone {summary['auc_answer_vs_null_alone']:.3f}): {weights}; wrong-answer cost "
+        f"{confidence.cost:g} → answer above {confidence.threshold:.2f}; wrote {CALIBRATION_PATH}",
         file=sys.stderr,
     )
-    return calibration
+    return confidence.to_json()
 
 
 def _check_index(index_dir: Path, paths: Sequence[Path]) -> tuple[str | None, Index | None]:
@@ -494,25 +494,43 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
-    from eval import train_reader
+    from eval import corpora, train_qa
+    from eval.sets import SETS_DIR
+    from qa.reader_model import READER_DIR, sha256_file
 
-    model = train_reader.run(
-        args.corpora,
-        args.squad,
-        embedder=_embedder(settings),
-        cache_dir=settings.cache_dir,
-        chunking=settings.chunk_settings(),
+    for path in (args.squad_train, args.squad2):
+        if not path.is_file():
+            print(f"qa train-reader: error: {path}: no such file", file=sys.stderr)
+            return EXIT_USAGE
+    civic, civic_sources = [], {}
+    if not args.no_civic:
+        sets = _dev_sets(args.corpora, settings)
+        civic = train_qa.collect_civic(sets, top_k=5)
+        civic_sources = {f"eval/sets/{n}.jsonl": sha256_file(SETS_DIR / f"{n}.jsonl") for n in corpora.DEV_SETS}
+    data = train_qa.TrainData(args.squad_train, args.squad2, civic, civic_sources)
+    trainer = train_qa.Trainer(
+        data,
+        train_qa.TrainSettings(seed=args.seed, limit=args.limit),
+        args.work_dir or settings.cache_dir / "train-reader",
+        progress=_progress(),
+        log_line=lambda line: print(line, file=sys.stderr, flush=True),
     )
-    for name, m in (("sentence", model.sentence), ("confidence", model.confidence)):
-        weights = ", ".join(f"{f}={w:+.2f}" for f, w in zip(m.features, m.weights, strict=True))
-        print(f"{name} model: {weights}, bias={m.bias:+.2f}")
-    top = sorted(zip(model.span.features, model.span.weights, strict=True), key=lambda fw: -abs(fw[1]))[:12]
-    print("span model, largest weights: " + ", ".join(f"{f}={w:+.2f}" for f, w in top))
-    p = model.provenance
-    print(
-        f"wrote {train_reader.MODEL_PATH} from {p['questions']} civic dev and {p['squad_questions']} SQuAD questions; "
-        "now run `qa eval --calibrate`"
-    )
+    out = args.out or READER_DIR
+    if not args.export_only:
+        state = trainer.run(
+            max_minutes=args.max_minutes,
+            checkpoint_minutes=args.checkpoint_minutes,
+            stop_after=args.stop_after,
+            finish_at=args.finish_at,
+        )
+        if not state["complete"]:
+            print(
+                f"stopped at batch {state['batch']:,} of {state['end']:,}; rerun the same command to resume "
+                "(or add --export-only to write these weights now)"
+            )
+            return 0
+    manifest = trainer.export(out)
+    print(f"wrote {out} ({manifest['progress']['windows_seen']:,} windows seen); now run `qa eval --calibrate`")
     return 0
 
 
@@ -549,6 +567,20 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(load_bench.format_report(report))
         return 0 if report.errors == 0 else 1
+    if args.bench == "confidence":
+        from eval import calibration
+
+        sets = _dev_sets(args.corpora, settings)
+        x, y, ids = calibration.examples(sets, readers=settings.reader)
+        rows = calibration.compare(x, y, cost=settings.wrong_answer_cost)
+        print(calibration.format_comparison(rows, len(ids)))
+        return 0
+    if args.bench == "reader":
+        from eval import reader_bench
+
+        sets = _dev_sets(args.corpora, settings)
+        print(reader_bench.format_rows(reader_bench.run(sets)))
+        return 0
     if args.bench == "fusion":
         rows = fusion_study.run(
             args.data,
@@ -558,18 +590,6 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
             chunking=settings.chunk_settings(),
         )
         print(fusion_study.format_rows(rows))
-        return 0
-    if args.bench == "ablation":
-        from eval import ablation
-
-        rows = ablation.run(
-            args.corpora,
-            args.squad,
-            embedder=_embedder(settings),
-            cache_dir=settings.cache_dir,
-            chunking=settings.chunk_settings(),
-        )
-        print(ablation.format_rows(rows))
         return 0
 
     result = retrieval_bench.run(

@@ -78,3 +78,12 @@ class IndexBusyError(QAError):
 
 class InvalidQueryError(QAError):
     """A question or search parameter is not acceptable (empty, too long, bad k)."""
+
+
+class ReaderModelError(QAError):
+    """The trained reader's files are missing, corrupt or do not fit this code."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from index.chunking import ChunkSettings
+    from index.store import Index
+    from qa.answer import Reader
     from qa.retriever import FusionSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,12 @@ class Settings(BaseSettings):
     answer_threshold: float | None = Field(
         None, ge=0, le=1, description="Abstain below this confidence (default: the calibration's cost/(1+cost))"
     )
+    reader_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+        "auto", description="How the reader computes: auto = bf16 where the CPU has it, else fp32; int8 is quantised"
+    )
+    reader_passages: int = Field(
+        5, ge=1, le=20, description="Retrieved passages the reader reads (the rest are listed)"
+    )
     wrong_answer_cost: float = Field(
         1.0, gt=0, description="What a wrong answer costs against a right one's gain of 1 (`qa eval --calibrate`)"
     )
@@ -58,6 +66,12 @@ class Settings(BaseSettings):
         from index.chunking import ChunkSettings
 
         return ChunkSettings(self.target_chars, self.overlap_chars)
+
+    def reader(self, index: Index) -> Reader:
+        """The shipped reader of ``index`` with these settings' precision and passage count (kept per process)."""
+        from qa.answer import reader_for
+
+        return reader_for(index, self.reader_precision, self.reader_passages)
 
     def fusion_settings(self) -> FusionSettings:
         from qa.retriever import FusionSettings

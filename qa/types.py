@@ -74,36 +74,6 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
-class Entity:
-    """A named entity (spaCy label) with offsets into its document."""
-
-    start: int
-    end: int
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A candidate answer span of a sentence, found at index time by spaCy's parser.
-
-    ``label`` is the named-entity label when the span is an entity ("" otherwise); ``dep`` and
-    ``pos`` describe the span's syntactic root; ``gov_start``/``gov_end`` locate the content word
-    that governs it (the verb or noun it attaches to, through a preposition ``prep`` if any).
-    All offsets are into the document's original text.
-    """
-
-    start: int
-    end: int
-    label: str = ""
-    noun_chunk: bool = False
-    dep: str = ""
-    pos: str = ""
-    gov_start: int = 0
-    gov_end: int = 0
-    prep: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class Answer:
     """An extractive answer: ``text == document.text[start:end]``, inside ``sentence``.
 
@@ -125,7 +95,7 @@ class Answer:
 class Result:
     """What one question gets: an answer or an honest ``no_answer``, and the passages behind it.
 
-    ``timings`` holds milliseconds per stage (``encode``, ``search``, ``extract``).
+    ``timings`` holds milliseconds per stage (``encode``, ``search``, ``read``).
     """
 
     question: str

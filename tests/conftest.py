@@ -11,6 +11,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from index.embed import Embedder
+from qa.reader_model import ReaderModel, default_reader_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -50,6 +51,12 @@ def embedder() -> Embedder:
     model = Embedder()
     assert model.dimension == 384  # loads the real model once for the whole session
     return model
+
+
+@pytest.fixture(scope="session")
+def reader_model() -> ReaderModel:
+    """The shipped reader (qa/models/reader), checked and loaded once for the whole session."""
+    return default_reader_model()
 
 
 @pytest.fixture

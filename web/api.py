@@ -54,11 +54,13 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
     @api.get("/healthz", response_model=Health, responses=UNAVAILABLE, summary="Index and model in use")
     def healthz(state: State) -> Health:
         index = state.index
+        reader = state.settings.reader(index).model
         return Health(
             status="ok",
             documents=len(index.documents),
             passages=len(index.passages),
             model=index.model_name,
+            reader=f"{reader.name} ({reader.precision})",
             built_at=str(index.manifest.get("built_at", "")),
         )
 

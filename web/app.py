@@ -61,7 +61,8 @@ def create_app(
         ):
             loaded = Index.load(settings.index_dir, model_name=model.name)
         retriever = Retriever(loaded, model, settings.fusion_settings())
-        answer(["warm up"], retriever, top_k=1)  # loads the model and the reader now, not on the first request
+        # Loads the embedder and the reader now, not on the first request.
+        answer(["warm up"], retriever, top_k=1, reader=settings.reader(loaded))
         batcher = MicroBatcher(answer_batch, window_ms=settings.micro_batch_ms) if settings.micro_batch else None
         app.state.qa = Served(settings, retriever, ask_request, batcher)
         try:

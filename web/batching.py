@@ -22,7 +22,7 @@ from qa.types import Result
 log = logging.getLogger(__name__)
 
 # answer_batch(questions, key): ``key`` is whatever must be the same for the whole batch
-# (the retriever of the request's snapshot, top_k, threshold).
+# (the retriever of the request's snapshot, top_k, threshold, the reader).
 AnswerBatch = Callable[[Sequence[str], Hashable], list[Result]]
 
 

@@ -85,16 +85,18 @@ def answer_question(state: AppState, question: str, top_k: int) -> tuple[Result,
     started = time.perf_counter()
     threshold = state.settings.answer_threshold
     if state.batcher is not None:
-        result = state.batcher.submit(question, (state.retriever, top_k, threshold))
+        key = (state.retriever, top_k, threshold, state.settings.reader(state.index))
+        result = state.batcher.submit(question, key)
     else:
-        result = answer([question], state.retriever, top_k=top_k, threshold=threshold)[0]
+        reader = state.settings.reader(state.index)
+        result = answer([question], state.retriever, top_k=top_k, threshold=threshold, reader=reader)[0]
     return result, (time.perf_counter() - started) * 1000
 
 
 def answer_batch(questions: Sequence[str], key: Hashable) -> list[Result]:
     """What the micro-batcher calls: one :func:`qa.answer.answer` for questions sharing ``key``."""
-    retriever, top_k, threshold = key  # type: ignore[misc]
-    return answer(list(questions), retriever, top_k=top_k, threshold=threshold)
+    retriever, top_k, threshold, reader = key  # type: ignore[misc]
+    return answer(list(questions), retriever, top_k=top_k, threshold=threshold, reader=reader)
 
 
 JSON_MEDIA_TYPE = re.compile(r"application/([\w.+-]+\+)?json")

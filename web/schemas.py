@@ -37,7 +37,8 @@ class Health(BaseModel):
     status: str
     documents: int
     passages: int
-    model: str
+    model: str = Field(description="The embedding model of the index")
+    reader: str = Field(description="The reader model and the precision it computes in")
     built_at: str
 
 

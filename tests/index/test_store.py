@@ -16,6 +16,7 @@ from index.chunking import ChunkSettings
 from index.embed import Embedder
 from index.store import Index, build, status
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from qa.reading import passage_context
 from tests.conftest import ROOT, THREE_DOCS, write_corpus
 
 
@@ -241,18 +242,15 @@ def test_a_loader_does_not_repair_while_a_build_holds_the_lock(
     assert len(Index.load(idx).documents) == 3  # no build running: the interrupted swap is repaired
 
 
-def test_heading_lines_are_stored_and_found_above_their_passages(tmp_path: Path, embedder: Embedder) -> None:
+def test_a_passage_reads_with_the_headings_above_it(tmp_path: Path, embedder: Embedder) -> None:
     folder = write_corpus(
         tmp_path / "c",
         {"a.md": "# Guide\n\nIntro text here.\n\n## Fees (2024)\n\nThe fee is 100 rupees.\n\nIt is paid online."},
     )
     build([folder], tmp_path / "idx", embedder=embedder)
     index = Index.load(tmp_path / "idx")
-    doc = index.documents["a.md"]
-    headings = [r.sentence for r in index.sentences if r.sentence.kind == "heading"]
-    assert [h.text for h in headings] == ["Guide", "Fees (2024)"]
-    assert all(doc.text[h.start : h.end] == h.text for h in headings)
     fees = next(p for p in index.passages if "fee is" in p.text)
-    row = index.section_heading(fees)
-    assert row is not None and index.sentences[row].sentence.text == "Fees (2024)"
-    assert any(s.label == "DATE" for s in index.sentences[row].spans)
+    assert fees.heading_path[-1] == "Fees (2024)"
+    context = passage_context(index.documents["a.md"].title, fees)
+    assert context.text[: context.body_start] == "Guide > Fees (2024)\n"  # read, never answered
+    assert context.text[context.body_start :] == fees.text

@@ -41,7 +41,7 @@ def test_healthz_and_search(client: TestClient, index: Index) -> None:
     health = client.get("/healthz").json()
     assert health["documents"] == len(index.documents) == 5
     assert health["passages"] == len(index.passages) and health["model"] == index.model_name
-    assert health["built_at"]
+    assert health["built_at"] and health["reader"].startswith("civic-qa reader")
     rows = client.get("/search", params={"q": "identity short code", "k": 2}).json()
     assert rows[0]["doc_id"] == "pehchaan.md" and len(rows) == 2
     for q, k in (("", 2), ("x", 0), ("x", 21), ("x", "two"), ("   ", 2)):

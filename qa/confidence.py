@@ -1,0 +1,150 @@
+"""How sure the reader is: the calibrated probability that its answer is right, and when to abstain.
+
+The confidence model is a logistic regression on the reader's own scores, by name (``features``,
+from :attr:`qa.reading.GroupReading.features`): P(the answer, or the sentence it stands in, holds a
+right answer). It is fitted by ``qa eval --calibrate`` on the civic dev questions the reader never
+trained on (:func:`eval.qa_data.civic_part`) and stored as plain JSON in ``qa/models/calibration.json``
+with its provenance.
+
+Abstaining is an expected-value decision: a right answer gains 1 and a wrong one loses ``cost``
+(``QA_WRONG_ANSWER_COST``), so answering pays when ``confidence > cost / (1 + cost)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CALIBRATION_PATH = Path(__file__).resolve().parent / "models" / "calibration.json"
+WITHIN_SPREAD = 4.0  # how far (in fitted standard deviations) the model reads its inputs
+
+
+@dataclass(frozen=True, slots=True)
+class Confidence:
+    """``p = sigmoid(((x - mean) / scale) · weights + bias)`` over the named reader scores ``x``."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    cost: float = 1.0
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def threshold(self) -> float:
+        return self.cost / (1.0 + self.cost)
+
+    def vector(self, scores: Mapping[str, float]) -> np.ndarray:
+        return np.array([scores[name] for name in self.features], dtype=np.float64)
+
+    def logit(self, scores: Mapping[str, float]) -> float:
+        """The model's logit; each input is read within ``WITHIN_SPREAD`` standard deviations of what the
+        fit saw, so a score far outside it is not extrapolated into certainty."""
+        x = self.vector(scores)
+        x = np.clip(x, self.mean - WITHIN_SPREAD * self.scale, self.mean + WITHIN_SPREAD * self.scale)
+        return float(((x - self.mean) / self.scale) @ self.weights + self.bias)
+
+    def probability(self, scores: Mapping[str, float]) -> float:
+        z = max(-30.0, min(30.0, self.logit(scores)))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def with_cost(self, cost: float) -> Confidence:
+        return Confidence(self.features, self.mean, self.scale, self.weights, self.bias, cost, self.provenance)
+
+    @classmethod
+    def threshold_on(cls, feature: str, value: float) -> Confidence:
+        """Answer exactly when ``feature > value`` (probability 0.5 at ``value``): SQuAD's single threshold."""
+        one = np.ones(1)
+        return cls((feature,), np.zeros(1), one * 1e6, one * 1e6, -value, 1.0, {"threshold_on": [feature, value]})
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Confidence:
+        return cls(
+            tuple(data["features"]),
+            np.asarray(data["mean"], dtype=np.float64),
+            np.asarray(data["scale"], dtype=np.float64),
+            np.asarray(data["weights"], dtype=np.float64),
+            float(data["bias"]),
+            float(data.get("cost", 1.0)),
+            dict(data.get("provenance", {})),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "weights": [round(float(v), 6) for v in self.weights],
+            "bias": round(float(self.bias), 6),
+            "cost": self.cost,
+            "threshold": round(self.threshold, 4),
+            "provenance": self.provenance,
+        }
+
+
+def fit_confidence(
+    x: np.ndarray, y: np.ndarray, features: Sequence[str], *, l2: float = 1.0, cost: float = 1.0, iters: int = 50
+) -> Confidence:
+    """L2-regularised logistic regression (Newton's method on standardised inputs)."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    reg = np.full(z.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
+        grad = z.T @ (p - y) + reg * w
+        hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(reg) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return Confidence(tuple(features), mean, scale, w[:-1], float(w[-1]), cost)
+
+
+def load_confidence(path: Path = CALIBRATION_PATH) -> Confidence | None:
+    """The confidence model at ``path``; None when there is none (or it is of another reader)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Confidence.from_json(data) if "features" in data else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def default_confidence() -> Confidence:
+    """The shipped confidence model; without one, the reader's own answer-vs-null odds (uncalibrated)."""
+    return load_confidence() or Confidence.threshold_on("answer_vs_null", 0.0).with_cost(1.0)
+
+
+def write_confidence(confidence: Confidence, path: Path = CALIBRATION_PATH) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(confidence.to_json(), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    default_confidence.cache_clear()
+
+
+def decide(
+    scores: Mapping[str, float] | None, confidence: Confidence, threshold: float | None = None
+) -> tuple[bool, float]:
+    """The reader's one decision: (answer?, calibrated probability of being right).
+
+    ``scores`` are a reading's named scores (None: nothing was read). It answers when the probability
+    is above ``threshold`` (default: the confidence model's ``cost / (1 + cost)``); a threshold of 0 or
+    less never abstains. Serving, evaluation and the SQuAD benchmark all decide here.
+    """
+    if scores is None:
+        return False, 0.0
+    p = confidence.probability(scores)
+    t = confidence.threshold if threshold is None else threshold
+    return (t <= 0 or p > t), p

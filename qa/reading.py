@@ -1,0 +1,309 @@
+"""How the trained reader sees a question and its passages, and what it reads out of them.
+
+One question and several contexts (the retrieved passages) form a **group**. Each context is
+``prefix + body``: the prefix (title and headings) gives the passage its setting but is never an
+answer; the body is the passage text, character for character as it stands in the document.
+Every context becomes one or more windows of ``[CLS] question [SEP] context [SEP]`` tokens (a
+long context overflows into overlapping windows).
+
+Scores are **shared-normalised** over the group (Clark & Gardner, 2018): one softmax over the
+answerable positions of all its windows, plus each window's ``[CLS]`` position, which stands for
+"no answer here". The start and end distributions are normalised separately, so
+
+- ``P(span i..j) = P_start(i) · P_end(j)``, comparable across passages;
+- ``P(no answer) = (Σ_w P_start(CLS_w)) · (Σ_w P_end(CLS_w))``.
+
+Training (:mod:`eval.train_qa`) maximises the probability of the gold starts and ends (all of
+them, marginalised) or, for a question the group does not answer, of the ``[CLS]`` positions.
+:func:`read_group` is the one place that turns a group's logits into its best span and scores;
+serving, evaluation and training all call it. Nothing here imports torch: it is tokens and numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qa.types import Passage
+
+NEG = -1e4  # the logit of a position that can never be the answer
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSettings:
+    """How contexts are cut into windows, and how long an answer may be (in word pieces)."""
+
+    max_length: int = 256
+    stride: int = 96  # tokens shared by two consecutive windows of one long context
+    max_question_tokens: int = 48
+    max_answer_tokens: int = 48
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "max_length": self.max_length,
+            "stride": self.stride,
+            "max_question_tokens": self.max_question_tokens,
+            "max_answer_tokens": self.max_answer_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """One passage as the reader sees it: ``text = prefix + body``; only ``text[body_start:]`` answers."""
+
+    text: str
+    body_start: int = 0
+
+    @classmethod
+    def of(cls, prefix: str, body: str) -> Context:
+        prefix = f"{prefix}\n" if prefix else ""
+        return cls(prefix + body, len(prefix))
+
+
+def passage_prefix(title: str, passage: Passage) -> str:
+    """The setting of a passage: its document's title and headings, then any sentence it needs (the
+    one introducing a list that the passage starts in the middle of). Retrieval reads it too."""
+    heads = [h for h in passage.heading_path if h != title]
+    prefix = " > ".join([title, *heads])
+    return f"{prefix}. {passage.context}" if passage.context else prefix
+
+
+def passage_context(title: str, passage: Passage) -> Context:
+    """What the reader reads of a retrieved passage: its prefix, then its text (the only part that answers)."""
+    return Context.of(passage_prefix(title, passage), passage.text)
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """The windows of a batch of groups, padded to one length.
+
+    ``starts``/``ends`` hold, per window and token, the character range of that token in its
+    context, or -1 where the token can never be part of an answer (question, prefix, special
+    tokens, padding). ``group`` and ``context`` say which group and which of its contexts each
+    window reads.
+    """
+
+    input_ids: np.ndarray  # (n, length) int64
+    attention_mask: np.ndarray  # (n, length) int64
+    token_type_ids: np.ndarray  # (n, length) int64
+    starts: np.ndarray  # (n, length) int32
+    ends: np.ndarray  # (n, length) int32
+    group: np.ndarray  # (n,) int32
+    context: np.ndarray  # (n,) int32
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+    @property
+    def answerable(self) -> np.ndarray:
+        return self.starts >= 0
+
+    def rows(self, g: int) -> np.ndarray:
+        return np.flatnonzero(self.group == g)
+
+    def padded(self, multiple: int = 32) -> Windows:
+        """The same windows padded to a multiple of ``multiple`` tokens: few distinct shapes, so the
+        CPU's kernels are prepared once per shape rather than once per batch."""
+        extra = -self.input_ids.shape[1] % multiple
+        if not extra:
+            return self
+
+        def pad(a: np.ndarray, value: int) -> np.ndarray:
+            return np.pad(a, ((0, 0), (0, extra)), constant_values=value)
+
+        return Windows(
+            pad(self.input_ids, 0),
+            pad(self.attention_mask, 0),
+            pad(self.token_type_ids, 0),
+            pad(self.starts, -1),
+            pad(self.ends, -1),
+            self.group,
+            self.context,
+        )
+
+
+def _truncate_question(tokenizer: Any, question: str, limit: int) -> str:
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    if len(offsets) <= limit:
+        return question
+    return question[: offsets[limit - 1][1]]
+
+
+def make_windows(
+    tokenizer: Any,
+    groups: Sequence[tuple[str, Sequence[Context]]],
+    settings: WindowSettings = WindowSettings(),
+) -> Windows:
+    """Tokenise ``groups`` (question, contexts) into windows; every context yields at least one."""
+    questions: list[str] = []
+    texts: list[str] = []
+    owners: list[tuple[int, int, int]] = []  # (group, context, body_start)
+    for g, (question, contexts) in enumerate(groups):
+        q = _truncate_question(tokenizer, question.strip(), settings.max_question_tokens)
+        for c, ctx in enumerate(contexts):
+            questions.append(q)
+            texts.append(ctx.text)
+            owners.append((g, c, ctx.body_start))
+    if not texts:
+        raise ValueError("no context to read")
+    enc = tokenizer(
+        questions,
+        texts,
+        truncation="only_second",
+        max_length=settings.max_length,
+        stride=settings.stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        return_token_type_ids=True,
+        padding=False,
+    )
+    n = len(enc["input_ids"])
+    length = max(len(ids) for ids in enc["input_ids"])
+    input_ids = np.zeros((n, length), np.int64)
+    attention = np.zeros((n, length), np.int64)
+    types = np.zeros((n, length), np.int64)
+    starts = np.full((n, length), -1, np.int32)
+    ends = np.full((n, length), -1, np.int32)
+    group = np.zeros(n, np.int32)
+    context = np.zeros(n, np.int32)
+    sample = enc["overflow_to_sample_mapping"]
+    for w in range(n):
+        ids = enc["input_ids"][w]
+        k = len(ids)
+        input_ids[w, :k] = ids
+        attention[w, :k] = 1
+        types[w, :k] = enc["token_type_ids"][w]
+        g, c, body_start = owners[sample[w]]
+        group[w], context[w] = g, c
+        seq = enc.sequence_ids(w)
+        for t, (a, b) in enumerate(enc["offset_mapping"][w]):
+            if seq[t] == 1 and b > a and a >= body_start:
+                starts[w, t], ends[w, t] = a, b
+    return Windows(input_ids, attention, types, starts, ends, group, context)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupReading:
+    """What the reader read in one group: its best span and the probabilities behind the decision.
+
+    ``context`` is the index of the context holding the span, ``start``/``end`` its character
+    range in that context's text. ``span_logprob`` is log P(span); ``null_logprob`` log P(no answer);
+    ``best_other`` log P of the best span in any other context (``-inf`` with one context).
+    ``context_mass`` is the share of the start probability (spans only) that falls in the chosen
+    context.
+    """
+
+    context: int
+    start: int
+    end: int
+    span_logprob: float
+    null_logprob: float
+    best_other: float
+    context_mass: float
+
+    @property
+    def features(self) -> dict[str, float]:
+        """The reader's scores by name (:data:`READER_SCORES`), which the confidence model reads."""
+        other = max(self.best_other, self.span_logprob - 20.0)
+        return {
+            "span_logprob": self.span_logprob,
+            "null_logprob": self.null_logprob,
+            "answer_vs_null": self.span_logprob - self.null_logprob,
+            "margin": self.span_logprob - other,
+            "context_mass": self.context_mass,
+            "rank": float(self.context + 1),
+        }
+
+
+READER_SCORES = ("span_logprob", "null_logprob", "answer_vs_null", "margin", "context_mass", "rank")
+
+
+def allowed_positions(starts: np.ndarray) -> np.ndarray:
+    """Where a window's probability may fall: its answerable tokens, and its [CLS] ("no answer here")."""
+    allowed = starts >= 0
+    allowed[:, 0] = True
+    return allowed
+
+
+def _log_softmax_over(x: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    z = np.where(allowed, x, -np.inf)
+    m = z.max()
+    return z - (m + np.log(np.exp(z - m).sum()))
+
+
+def read_group(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    contexts: np.ndarray,
+    max_answer_tokens: int,
+) -> GroupReading | None:
+    """The best span of one group and its shared-normalised probabilities (None: nothing answerable).
+
+    Arguments are the rows of :class:`Windows` (and the model's logits) for this group's windows.
+    """
+    answerable = starts >= 0
+    if not answerable.any():
+        return None
+    allowed = allowed_positions(starts)
+    ls = _log_softmax_over(start_logits.astype(np.float64), allowed)
+    le = _log_softmax_over(end_logits.astype(np.float64), allowed)
+    null = float(np.logaddexp.reduce(ls[:, 0]) + np.logaddexp.reduce(le[:, 0]))
+    span_ls = np.where(answerable, ls, -np.inf)
+    span_le = np.where(answerable, le, -np.inf)
+    length = starts.shape[1]
+    i = np.arange(length)
+    band = (i[None, :] >= i[:, None]) & (i[None, :] < i[:, None] + max_answer_tokens)
+    best_w, best = -1, (-np.inf, 0, 0)
+    per_context: dict[int, float] = {}
+    for w in range(len(starts)):
+        scores = np.where(band, span_ls[w][:, None] + span_le[w][None, :], -np.inf)
+        flat = int(np.argmax(scores))
+        a, b = divmod(flat, length)
+        value = float(scores[a, b])
+        c = int(contexts[w])
+        per_context[c] = max(per_context.get(c, -np.inf), value)
+        if value > best[0]:
+            best_w, best = w, (value, a, b)
+    value, a, b = best
+    c = int(contexts[best_w])
+    others = [v for k, v in per_context.items() if k != c]
+    mass = np.exp(np.where(answerable, ls, -np.inf))
+    in_context = float(mass[contexts == c].sum())
+    total = float(mass.sum())
+    return GroupReading(
+        context=c,
+        start=int(starts[best_w, a]),
+        end=int(ends[best_w, b]),
+        span_logprob=value,
+        null_logprob=null,
+        best_other=max(others) if others else -np.inf,
+        context_mass=in_context / total if total > 0 else 0.0,
+    )
+
+
+def read_windows(
+    windows: Windows, start_logits: np.ndarray, end_logits: np.ndarray, settings: WindowSettings, groups: int
+) -> list[GroupReading | None]:
+    """:func:`read_group` for each of the ``groups`` groups of a batch, in group order."""
+    out: list[GroupReading | None] = []
+    for g in range(groups):
+        rows = windows.rows(g)
+        out.append(
+            read_group(
+                start_logits[rows],
+                end_logits[rows],
+                windows.starts[rows],
+                windows.ends[rows],
+                windows.context[rows],
+                settings.max_answer_tokens,
+            )
+            if len(rows)
+            else None
+        )
+    return out
