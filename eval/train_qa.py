@@ -440,11 +440,11 @@ class Trainer:
         net = base_network("cpu")
         net.load_state_dict(saved["model"])
         sources = {
-            "squad1.1-train": str(self.data.squad_train),
+            "squad1.1-train": _data_name(self.data.squad_train),
             "squad1.1-train sha256": sha256_file(self.data.squad_train),
         }
         if self.data.squad2 is not None:
-            sources |= {"squad2-dev": str(self.data.squad2), "squad2-dev sha256": sha256_file(self.data.squad2)}
+            sources |= {"squad2-dev": _data_name(self.data.squad2), "squad2-dev sha256": sha256_file(self.data.squad2)}
         counts = {s: sum(g.source == s for g in self.groups) for s in ("squad1", "squad2", "civic")}
         manifest = {
             "name": "civic-qa reader (MiniLM-L6, shared-normalised extractive QA)",
@@ -470,6 +470,12 @@ class Trainer:
             **(extra or {}),
         }
         return save_reader_model(net, tokenizer_file(), self.settings.windows, manifest, out)
+
+
+def _data_name(path: Path) -> str:
+    """A data file as the manifest records it: its folder and name (the sha256 beside it identifies it),
+    never this machine's absolute path."""
+    return f"{path.parent.name}/{path.name}"
 
 
 def collect_civic(

@@ -148,3 +148,15 @@ def test_training_smoke_runs_resumes_and_exports_a_loadable_model(tmp_path: Path
     assert model.logits(w)[0].shape == w.input_ids.shape
     with pytest.raises(QAError, match="another training plan"):
         Trainer(data, TrainSettings(groups_per_batch=2, curve_questions=0, seed=1), work).run()
+
+
+def test_manifest_names_data_files_without_this_machines_paths(tmp_path: Path) -> None:
+    """Regression: the shipped manifest recorded /work/shared/... absolute paths."""
+    data = TrainData(_squad_file(tmp_path))
+    settings = TrainSettings(groups_per_batch=2, curve_questions=0)
+    work = tmp_path / "work"
+    Trainer(data, settings, work).run(stop_after=1, checkpoint_minutes=0)
+    manifest = Trainer(data, settings, work).export(tmp_path / "reader")
+    name = manifest["data"]["squad1.1-train"]
+    assert name == f"{data.squad_train.parent.name}/{data.squad_train.name}" and str(tmp_path) not in name
+    assert len(manifest["data"]["squad1.1-train sha256"]) == 64
