@@ -204,8 +204,6 @@ def answer(
 
     ``timings`` of each result hold milliseconds spent encoding, searching and reading.
     """
-    if isinstance(questions, str):
-        raise TypeError("answer takes a batch of questions: pass [question]")
     reader = reader or reader_for(retriever.index)
     readings, timings = read(questions, retriever, top_k=top_k, reader=reader, mode=mode)
     out = []

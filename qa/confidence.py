@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from qa.errors import ReaderModelError
+
 CALIBRATION_PATH = Path(__file__).resolve().parent / "models" / "calibration.json"
 WITHIN_SPREAD = 4.0  # how far (in fitted standard deviations) the model reads its inputs
 
@@ -113,12 +115,24 @@ def fit_confidence(
 
 
 def load_confidence(path: Path = CALIBRATION_PATH) -> Confidence | None:
-    """The confidence model at ``path``; None when there is none (or it is of another reader)."""
+    """The confidence model at ``path``; None when there is no file. A file that cannot be read as one
+    is an error naming it: serving must not quietly fall back to an uncalibrated decision."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Confidence.from_json(data) if "features" in data else None
-    except (OSError, ValueError, KeyError, TypeError):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
+    except OSError as err:
+        raise ReaderModelError(path, f"cannot read the confidence model ({err.strerror or err})") from err
+    try:
+        confidence = Confidence.from_json(json.loads(text))
+        if not len(confidence.features) == len(confidence.mean) == len(confidence.scale) == len(confidence.weights):
+            raise ValueError("features, mean, scale and weights differ in length")
+    except (ValueError, KeyError, TypeError) as err:
+        raise ReaderModelError(
+            path,
+            f"not a confidence model ({err}); restore it with `git checkout` or refit it with `qa eval --calibrate`",
+        ) from err
+    return confidence
 
 
 @lru_cache(maxsize=1)

@@ -9,8 +9,8 @@ import pytest
 from index.embed import Embedder
 from index.store import Index, build
 from qa.answer import Reader, answer, read, reader_for, sentence_of
-from qa.confidence import Confidence, decide, default_confidence
-from qa.errors import InvalidQueryError
+from qa.confidence import Confidence, decide, default_confidence, load_confidence
+from qa.errors import InvalidQueryError, ReaderModelError
 from qa.retriever import Retriever
 from qa.types import Passage, Sentence
 from tests.conftest import write_corpus
@@ -136,3 +136,19 @@ def test_a_span_across_sentences_is_shown_with_all_of_them() -> None:
     assert (s.start, s.end, s.text) == (0, 22, "First one. Second one.")
     assert sentence_of(text, p, 11, 17) == p.sentences[1]
     assert sentence_of(text, p, 23, 28).text == text  # no sentence holds it: the passage
+
+
+def test_a_damaged_confidence_file_is_an_error_naming_it_and_a_missing_one_falls_back(tmp_path: Path) -> None:
+    """Regression: a corrupt calibration.json was silently replaced by the uncalibrated fallback."""
+    assert load_confidence(tmp_path / "absent.json") is None
+    broken = tmp_path / "calibration.json"
+    for text in (
+        "{not json",
+        '{"features": ["answer_vs_null"], "mean": [0.0]}',
+        '{"features": ["a"], "mean": [0], "scale": [1, 2], "weights": [1], "bias": 0}',
+    ):
+        broken.write_text(text, encoding="utf-8")
+        with pytest.raises(ReaderModelError, match=r"calibration\.json: not a confidence model"):
+            load_confidence(broken)
+    shipped = load_confidence()
+    assert shipped is not None and shipped.features == default_confidence().features
