@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 CHECKPOINT = "checkpoint.pt"
 CURVE = "curve.jsonl"
+RESTART_WARMUP = 100  # batches over which a fresh optimiser (continuing from exported weights) warms up
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +258,9 @@ class Trainer:
         *,
         progress: bool = False,
         log_line: Callable[[str], None] | None = None,
+        from_weights: Path | None = None,
     ) -> None:
+        self.from_weights = from_weights
         self.data = data
         self.settings = settings
         self.work_dir = work_dir
@@ -309,9 +312,11 @@ class Trainer:
         while state["batch"] < total:
             b = state["batch"]
             groups = [self.groups[i] for i in self.batches[b]]
-            loss, n_windows = self._step(
-                net, optimizer, tokenizer, groups, learning_rate(b, len(self.batches), total, self.settings)
-            )
+            lr = learning_rate(b, len(self.batches), total, self.settings)
+            restart = state.get("restarted_at")
+            if restart is not None and b - restart < RESTART_WARMUP:  # a fresh optimiser warms up again
+                lr *= (b - restart + 1) / RESTART_WARMUP
+            loss, n_windows = self._step(net, optimizer, tokenizer, groups, lr)
             state["batch"] += 1
             state["windows"] += n_windows
             state["groups"] += len(groups)
@@ -393,7 +398,7 @@ class Trainer:
         }
         path = self.work_dir / CHECKPOINT
         if not path.exists():
-            return fresh
+            return fresh if self.from_weights is None else self._from_weights(net, fresh)
         saved = torch.load(path, map_location=device, weights_only=True)
         if saved["state"]["fingerprint"] != self.fingerprint or saved["state"]["settings"] != self.settings.as_dict():
             raise QAError(
@@ -403,6 +408,37 @@ class Trainer:
         net.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         return dict(saved["state"])
+
+    def _from_weights(self, net: Any, fresh: dict[str, Any]) -> dict[str, Any]:
+        """Continue the plan from exported weights (no checkpoint: its optimiser state is not shipped).
+
+        The weights must come from this very plan; training goes on at the batch they stopped at, with
+        a fresh optimiser that warms up again over :data:`RESTART_WARMUP` batches.
+        """
+        import torch
+        from safetensors.torch import load_file
+
+        folder = Path(self.from_weights or "")
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            weights = load_file(str(folder / "model.safetensors"))
+        except (OSError, ValueError) as err:
+            raise QAError(f"{folder}: cannot read exported reader weights ({err})") from err
+        if manifest.get("data", {}).get("plan_fingerprint") != self.fingerprint or manifest.get("recipe") != (
+            self.settings.as_dict()
+        ):
+            raise QAError(f"{folder}: weights of another training plan (other data, seed or settings)")
+        net.load_state_dict({k: v.to(torch.float32) for k, v in weights.items()})
+        done = manifest["progress"]
+        self.say(f"train-reader: continuing from {folder} at batch {done['batches']:,} with a fresh optimiser")
+        return fresh | {
+            "batch": int(done["batches"]),
+            "windows": int(done["windows_seen"]),
+            "groups": int(done["groups_seen"]),
+            "seconds": float(done["wall_seconds"]),
+            "curve": list(manifest.get("curve", [])),
+            "restarted_at": int(done["batches"]),
+        }
 
     def _checkpoint(self, net: Any, optimizer: Any, tokenizer: Any, state: dict[str, Any]) -> None:
         import torch
@@ -493,7 +529,7 @@ def collect_civic(
         docs = retriever.index.documents
 
         def contexts(h: Sequence[Hit], docs: dict = docs) -> list:
-            return [passage_context(docs[x.passage.doc_id].title, x.passage) for x in h]
+            return [passage_context(docs[x.passage.doc_id].context_title, x.passage) for x in h]
 
         out += civic_groups(chosen, hits, contexts)
     return out

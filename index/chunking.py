@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from index.reader import first_title_line, iter_lines, looks_like_title
+from index.titles import first_title_line, iter_lines, looks_like_title
 from qa.types import Document, Passage, Sentence
 
 

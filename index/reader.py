@@ -1,9 +1,10 @@
-"""Reading documents: ``.txt`` and ``.md`` files from folders or explicit paths.
+"""Reading documents: ``.txt``, ``.md``, ``.html``, ``.pdf`` and ``.docx`` files from folders or explicit paths.
 
-The text of a :class:`Document` is the file's original text, decoded as UTF-8 and otherwise
-untouched (CRLF, BOM and front matter included), so that every offset points into the file.
-Front matter becomes ``metadata``, a leading `` date YYYY-MM-DD`` becomes ``date``; ``body_start``
-marks where the text that gets chunked begins.
+The text of a .txt or .md :class:`Document` is the file's original text, decoded as UTF-8 and
+otherwise untouched (CRLF, BOM and front matter included), so that every offset points into the
+file. The text of the other formats is what :mod:`index.formats` extracts, and offsets point into
+that (it is stored in the index). Front matter becomes ``metadata``, a leading `` date YYYY-MM-DD``
+becomes ``date``; ``body_start`` marks where the text that gets chunked begins.
 """
 
 from __future__ import annotations
@@ -19,53 +20,74 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tqdm import tqdm
 
+from index.formats import SUFFIXES, TEXT_SUFFIXES, Extracted, extract
+from index.titles import document_title, opening_date
 from qa.errors import DocumentError, NoDocumentsError
 from qa.types import Document
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md")
 MB = 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 10 * MB
 
 _FRONT_MATTER = re.compile(r"\A(\ufeff?)---[ \t]*\r?\n(.*?)(?:\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _DATE_LINE = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})\b[ \t]*\r?\n?")
-_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
-def read_documents(paths: Sequence[Path | str], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[Document]:
+def read_documents(
+    paths: Sequence[Path | str],
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    skipped: list[DocumentError] | None = None,
+    progress: bool = False,
+) -> list[Document]:
     """Read every document under ``paths`` (folders are walked, files read as given).
 
     Byte-identical files are read once: the first one found keeps the content and the others
-    become its ``aliases``. A bad file found in a folder is skipped with a warning naming it; a bad
-    file given explicitly raises :class:`DocumentError`. Bad means: not UTF-8, empty, binary, over
-    ``max_file_bytes`` (checked with ``stat`` before anything is read), unreadable, not a regular
-    file, a dangling symbolic link, or (in a folder) a symbolic link to a file outside that folder.
+    become its ``aliases``. A bad file found in a folder is skipped, and all skipped files are named
+    with their reasons in one warning; a bad file given explicitly raises :class:`DocumentError`.
+    Bad means: a name that is not valid UTF-8, an unsupported type, not UTF-8 (text formats),
+    unreadable as its format, empty, binary, over ``max_file_bytes`` (checked with ``stat`` before
+    anything is read), not a regular file, a dangling symbolic link, or (in a folder) a symbolic link
+    to a file outside that folder. Names are checked before anything is read. The files skipped are
+    also appended to ``skipped`` when it is given; ``progress`` shows a bar of the files read.
     """
-    found: list[tuple[str, Path, bytes]] = []
+    skipped = [] if skipped is None else skipped
+    listed: list[tuple[str, Path, Path | None]] = []  # (id, file, the folder it was found in)
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            _check_name(path)
             root = path.resolve()
-            for doc_id, file in _walk(path):
-                try:
-                    _check_link(file, root)
-                    data = _read_bytes(file, max_file_bytes)
-                except DocumentError as err:
-                    log.warning("skipping %s", err)
-                    continue
-                found.append((doc_id, file, data))
+            listed += [(doc_id, file, root) for doc_id, file in _walk(path, skipped)]
         elif path.exists() or path.is_symlink():
-            found.append((path.name, path, _read_bytes(path, max_file_bytes)))
+            _check_name(path)
+            listed.append((path.name, path, None))
         else:
-            raise DocumentError(path, "no such file or folder")
+            raise DocumentError(_shown(path), "no such file or folder")
+
+    found: list[tuple[str, Path, bytes, Extracted | None]] = []
+    for doc_id, file, root in tqdm(listed, desc="reading", unit="file", disable=not progress, leave=False):
+        try:
+            if root is not None:
+                _check_link(file, root)
+            data = _read_bytes(file, max_file_bytes)
+            found.append((doc_id, file, data, extract(file, data)))
+        except DocumentError as err:
+            if root is None:  # given explicitly: the caller asked for this very file
+                raise
+            skipped.append(err)
+    if skipped:
+        listed = "; ".join(map(str, skipped))
+        log.warning("skipped %d file%s: %s", len(skipped), "" if len(skipped) == 1 else "s", listed)
 
     documents: dict[str, Document] = {}
     by_hash: dict[str, str] = {}
     aliases: dict[str, list[str]] = {}
     taken: set[str] = set()
-    for doc_id, file, data in found:
+    for doc_id, file, data, extracted in found:
         digest = hashlib.sha256(data).hexdigest()
         doc_id = _unique_id(doc_id, file, taken)
         taken.add(doc_id)
@@ -75,13 +97,31 @@ def read_documents(paths: Sequence[Path | str], *, max_file_bytes: int = DEFAULT
             continue
         by_hash[digest] = doc_id
         aliases[doc_id] = []
-        documents[doc_id] = parse_document(doc_id, file, data.decode("utf-8"), digest)
+        if extracted is None:
+            documents[doc_id] = parse_document(doc_id, file, data.decode("utf-8"), digest)
+        else:
+            documents[doc_id] = parse_document(
+                doc_id, file, extracted.text, digest, title=extracted.title, source_format=extracted.format
+            )
     if not documents:
         raise NoDocumentsError(
-            "no readable .txt or .md document in " + ", ".join(str(p) for p in paths) + "; "
-            "give folders or files that hold UTF-8 text"
+            "no readable document in " + ", ".join(str(_shown(Path(p))) for p in paths) + "; give folders or "
+            f"files of these types: {', '.join(SUFFIXES)}"
         )
     return [_with_aliases(doc, tuple(aliases[doc.doc_id])) for doc in documents.values()]
+
+
+def _shown(path: Path) -> str:
+    """A path as it can be printed and stored: bytes that are not UTF-8 are shown as ``\\xff``."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _check_name(path: Path) -> None:
+    """A name must be valid UTF-8: it becomes a document id, stored as JSON and shown on pages."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise DocumentError(_shown(path), "its name is not valid UTF-8; rename it") from err
 
 
 def _with_aliases(doc: Document, names: tuple[str, ...]) -> Document:
@@ -112,18 +152,46 @@ def _unique_id(doc_id: str, file: Path, taken: set[str]) -> str:
     raise DocumentError(file, f"document id {doc_id!r} is taken twice; rename one of the files")
 
 
-def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+def _walk(root: Path, skipped: list[DocumentError]) -> Iterator[tuple[str, Path]]:
     """Yield (id, path) for the documents under ``root``, sorted, skipping hidden entries.
 
+    Files of an unsupported type or with a name that is not UTF-8 go to ``skipped`` with the reason.
     Symbolic links to folders are not followed (no loops); links to files are read.
     """
-    for folder, dirs, files in os.walk(root, followlinks=False, onerror=lambda e: log.warning("skipping %s", e)):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+
+    def unreadable(err: OSError) -> None:
+        skipped.append(DocumentError(_shown(Path(err.filename or root)), f"cannot be read ({err.strerror or err})"))
+
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=unreadable):
+        kept = []
+        for d in sorted(dirs):
+            if d.startswith("."):
+                continue
+            try:
+                _check_name(Path(folder) / d)
+            except DocumentError as err:
+                skipped.append(DocumentError(err.path, "is a folder whose name is not valid UTF-8; rename it"))
+                continue
+            kept.append(d)
+        dirs[:] = kept
         for name in sorted(files):
-            if name.startswith(".") or not name.lower().endswith(SUFFIXES):
+            if name.startswith("."):
                 continue
             file = Path(folder) / name
+            try:
+                _check_name(file)
+            except DocumentError as err:
+                skipped.append(err)
+                continue
+            if not name.lower().endswith(SUFFIXES):
+                skipped.append(DocumentError(file, _unsupported(file, hint=False)))
+                continue
             yield file.relative_to(root).as_posix(), file
+
+
+def _unsupported(path: Path, *, hint: bool = True) -> str:
+    problem = f"unsupported type {path.suffix or '(none)'!r}"
+    return f"{problem}; give {', '.join(SUFFIXES)} files" if hint else problem
 
 
 def _check_link(file: Path, root: Path) -> None:
@@ -143,7 +211,7 @@ def _read_bytes(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> byt
     if path.is_dir():
         raise DocumentError(path, "is a folder where a file was expected")
     if path.suffix.lower() not in SUFFIXES:
-        raise DocumentError(path, f"unsupported file type {path.suffix or '(none)'!r}; give .txt or .md files")
+        raise DocumentError(path, _unsupported(path))
     try:
         info = path.stat()  # follows links; nothing is read before the size is known
     except FileNotFoundError as err:
@@ -162,6 +230,10 @@ def _read_bytes(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> byt
         raise DocumentError(path, f"cannot be read ({err.strerror or err})") from err
     if len(data) > max_file_bytes:
         raise DocumentError(path, f"grew over the {_mb(max_file_bytes)} limit (QA_MAX_FILE_MB) while being read")
+    if not data.strip():
+        raise DocumentError(path, "is empty")
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        return data  # its format's reader checks the rest
     if b"\x00" in data[:8192]:
         raise DocumentError(path, "looks binary (holds NUL bytes), not a text document")
     try:
@@ -177,11 +249,26 @@ def _mb(size: int) -> str:
     return f"{size / MB:.1f} MB" if size % MB else f"{size // MB} MB"
 
 
-def parse_document(doc_id: str, path: Path | str, text: str, sha256: str | None = None) -> Document:
-    """Make a :class:`Document` from original text: metadata, date, title, where the body starts."""
+def parse_document(
+    doc_id: str,
+    path: Path | str,
+    text: str,
+    sha256: str | None = None,
+    *,
+    title: str | None = None,
+    source_format: str | None = None,
+) -> Document:
+    """Make a :class:`Document` from its text: metadata, date, title, where the body starts.
+
+    ``title`` is the one its format declares (an HTML ``<title>``, a PDF's or DOCX's properties);
+    ``source_format`` is kept in ``metadata["format"]`` for a text extracted from another format,
+    whose text has no front matter.
+    """
     metadata: dict[str, Any] = {}
     body_start = 1 if text.startswith("\ufeff") else 0
-    match = _FRONT_MATTER.match(text)
+    match = None if source_format else _FRONT_MATTER.match(text)
+    if source_format:
+        metadata = {"format": source_format} | ({"title": title} if title else {})
     if match:
         body_start = match.end()
         metadata = _load_front_matter(match.group(2), path)
@@ -192,7 +279,11 @@ def parse_document(doc_id: str, path: Path | str, text: str, sha256: str | None 
         body_start = date_match.end()
     if date is None and metadata.get("date") is not None:
         date = str(metadata["date"])[:10]
-    title = _title(metadata, text, body_start, Path(path))
+    if date is None:
+        date = opening_date(text, body_start)
+    title, context_title = document_title(metadata, text, body_start, Path(path), line_first=source_format is not None)
+    if context_title is not None:
+        metadata = {**metadata, "context_title": context_title}
     return Document(
         doc_id=doc_id,
         path=str(path),
@@ -215,60 +306,3 @@ def _load_front_matter(block: str, path: Path | str) -> dict[str, Any]:
         return {}
     # JSON-safe (dates and other YAML types become strings) so that the index sidecar can hold it.
     return json.loads(json.dumps({str(k): v for k, v in data.items()}, default=str))
-
-
-def _title(metadata: dict[str, Any], text: str, body_start: int, path: Path) -> str:
-    title = metadata.get("title")
-    if isinstance(title, str) and title.strip():
-        return title.strip()
-    heading = _ATX_HEADING.search(text, body_start)
-    if heading:
-        return _clean_heading(heading.group(1))
-    first = first_title_line(text, body_start)
-    if first is not None:
-        return text[first[0] : first[1]].strip()
-    return path.stem
-
-
-def _clean_heading(raw: str) -> str:
-    return re.sub(r"[*_`]+", "", raw).strip()
-
-
-def first_title_line(text: str, body_start: int) -> tuple[int, int] | None:
-    """The first line of a plain-text body when it stands alone like a title, else ``None``.
-
-    A title line is short, does not end like a sentence and is followed by a blank line.
-    """
-    lines = iter_lines(text, body_start)
-    for start, end in lines:
-        line = text[start:end]
-        if not line.strip():
-            continue
-        nxt = next(lines, None)
-        followed_by_blank = nxt is None or not text[nxt[0] : nxt[1]].strip()
-        if followed_by_blank and looks_like_title(line):
-            lead = len(line) - len(line.lstrip())
-            return start + lead, start + len(line.rstrip())
-        return None
-    return None
-
-
-def looks_like_title(line: str) -> bool:
-    stripped = line.strip()
-    if not stripped or len(stripped) > 120 or len(stripped.split()) > 16:
-        return False
-    return stripped[-1] not in ".!?;,…۔\"”'’"
-
-
-def iter_lines(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
-    """Yield (start, end) of each line from ``start``, the end excluding the line break."""
-    pos = start
-    n = len(text)
-    while pos < n:
-        nl = text.find("\n", pos)
-        if nl == -1:
-            yield pos, n
-            return
-        end = nl - 1 if nl > pos and text[nl - 1] == "\r" else nl
-        yield pos, end
-        pos = nl + 1

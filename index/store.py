@@ -16,48 +16,56 @@ leaves the previous index untouched and loadable. Nothing is pickled.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-import os
 import platform
-import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
+from tqdm import tqdm
 
 from index.chunking import ChunkSettings, chunk
 from index.embed import Embedder
+from index.folder import (
+    BM25_DIR,
+    DENSE,
+    DOCUMENTS,
+    EMBEDDINGS,
+    MANIFEST,
+    PASSAGES,
+    build_lock,
+    document_from_json,
+    load_faiss,
+    load_npy,
+    passage_from_json,
+    read_jsonl,
+    recover,
+    recover_if_idle,
+    write_error,
+    write_folder,
+)
 from index.lexical import LexicalIndex
 from index.reader import DEFAULT_MAX_FILE_BYTES, read_documents
 from qa.errors import (
-    IndexBusyError,
+    DocumentError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
-    IndexWriteError,
     QAError,
 )
 from qa.reading import passage_context
-from qa.types import Document, Passage, Sentence
+from qa.types import Document, Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 INDEX_TYPES = ("flat-ip",)
-MANIFEST = "manifest.json"
-DOCUMENTS = "documents.jsonl"
-PASSAGES = "passages.jsonl"
-EMBEDDINGS = "embeddings.npy"
-DENSE = "dense.faiss"
-BM25_DIR = "bm25"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,18 +113,17 @@ class Index:
     def load(cls, path: Path | str, *, model_name: str | None = None, dimension: int | None = None) -> Index:
         """Load and check an index folder; raise a typed error naming what is wrong."""
         path = Path(path)
-        if not _build_running(path):  # mid-swap, the folder comes back when the build finishes
-            _recover(path)
+        recover_if_idle(path)  # mid-swap, the folder comes back when the build finishes
         manifest = read_manifest(path)
         if model_name is not None and manifest["model"]["name"] != model_name:
             raise IndexMismatchError(path / MANIFEST, "model", model_name, manifest["model"]["name"])
         dim = int(manifest["model"]["dimension"])
         if dimension is not None and dim != dimension:
             raise IndexMismatchError(path / MANIFEST, "dimension", dimension, dim)
-        documents = {d.doc_id: d for d in _read_jsonl(path / DOCUMENTS, _document_from_json)}
-        passages = list(_read_jsonl(path / PASSAGES, _passage_from_json))
-        embeddings = _load_npy(path / EMBEDDINGS)
-        dense = _load_faiss(path / DENSE)
+        documents = {d.doc_id: d for d in read_jsonl(path / DOCUMENTS, document_from_json)}
+        passages = list(read_jsonl(path / PASSAGES, passage_from_json))
+        embeddings = load_npy(path / EMBEDDINGS)
+        dense = load_faiss(path / DENSE)
         try:
             lexical = LexicalIndex.load(path / BM25_DIR)
         except (OSError, ValueError, KeyError) as err:
@@ -207,6 +214,7 @@ def build(
     progress: bool = False,
     batch_size: int = 64,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    on_stage: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Build or update the index at ``index_dir`` from the documents under ``paths``.
 
@@ -214,9 +222,17 @@ def build(
     chunked and embedded. On an unchanged corpus nothing is written and the model is not loaded.
     ``rebuild`` ignores the previous index. Documents over ``max_file_bytes`` are skipped (or refused
     when given explicitly). A folder that cannot be written raises :class:`IndexWriteError`.
+    ``progress`` shows bars (files read, passages embedded, with rate and ETA); ``on_stage`` is
+    called with one line as each stage ends (read, embedded, written).
     """
     started = time.perf_counter()
-    documents = read_documents(paths, max_file_bytes=max_file_bytes)
+    skipped: list[DocumentError] = []
+    documents = read_documents(paths, max_file_bytes=max_file_bytes, skipped=skipped, progress=progress)
+    if on_stage is not None:
+        on_stage(
+            f"read {len(documents)} documents from {', '.join(map(str, paths))}"
+            f"{f' ({len(skipped)} files skipped)' if skipped else ''} in {time.perf_counter() - started:.1f} s"
+        )
     return build_documents(
         documents,
         index_dir,
@@ -228,6 +244,8 @@ def build(
         batch_size=batch_size,
         sources=paths,
         started=started,
+        skipped=[{"path": err.path, "problem": err.problem} for err in skipped],
+        on_stage=on_stage,
     )
 
 
@@ -243,20 +261,27 @@ def build_documents(
     batch_size: int = 64,
     sources: Sequence[Path | str] = (),
     started: float | None = None,
+    skipped: Sequence[dict[str, str]] = (),
+    on_stage: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """:func:`build` for documents already read (benchmark corpora, tests)."""
+    """:func:`build` for documents already read (benchmark corpora, tests); ``skipped`` lists the files
+    that could not be read (path and problem), kept in the manifest for ``/healthz``."""
     if index_type not in INDEX_TYPES:
         raise ValueError(f"unknown index type {index_type!r}; choose one of {', '.join(INDEX_TYPES)}")
     chunking = chunking or ChunkSettings()
     index_dir = Path(index_dir)
     started = time.perf_counter() if started is None else started
-    with _lock(index_dir):
-        _recover(index_dir)
+    with build_lock(index_dir):
+        recover(index_dir)
         previous = None
         if not rebuild:
             previous = _previous(index_dir, embedder.name, chunking, index_type)
         old_docs = previous.documents if previous else {}
-        if previous and _fingerprint(documents) == _manifest_fingerprint(previous.manifest):
+        if (
+            previous
+            and _fingerprint(documents) == _manifest_fingerprint(previous.manifest)
+            and list(skipped) == previous.manifest.get("skipped", [])
+        ):
             return BuildReport(
                 str(index_dir),
                 len(documents),
@@ -278,9 +303,20 @@ def build_documents(
         new_passages = {doc.doc_id: chunk(doc, chunking) for doc in fresh}
         to_embed = [passage_text(doc, p) for doc in fresh for p in new_passages[doc.doc_id]]
         log.info("embedding %d passages of %d documents", len(to_embed), len(fresh))
+        if to_embed:
+            loading = time.perf_counter()
+            embedder.dimension  # noqa: B018 (loads the model now, so that the rate below is the embedding's)
+            if on_stage is not None:
+                on_stage(f"loaded the embedding model in {time.perf_counter() - loading:.1f} s")
         embed_started = time.perf_counter()
-        vectors = embedder.encode(to_embed, batch_size=batch_size, progress=progress)
+        vectors = _embed(embedder, to_embed, batch_size, progress)
         embed_seconds = time.perf_counter() - embed_started
+        if on_stage is not None and to_embed:
+            rate = len(to_embed) / max(embed_seconds, 1e-9)
+            on_stage(
+                f"embedded {len(to_embed)} passages of {len(fresh)} new or changed documents "
+                f"in {embed_seconds:.1f} s ({rate:.0f} passages/s)"
+            )
         dimension = vectors.shape[1] if to_embed else _dimension(previous, embedder)
 
         cursor = 0
@@ -296,13 +332,16 @@ def build_documents(
         elapsed = time.perf_counter() - started
         manifest = _manifest(documents, passages, embedder.name, dimension, chunking, index_type, sources, elapsed)
         manifest["embedding"] = {"passages": len(to_embed), "seconds": round(embed_seconds, 3)}
+        manifest["skipped"] = list(skipped)
         texts = [passage_text_for(documents, p) for p in passages]
         try:
-            _write(index_dir, manifest, documents, passages, embeddings, texts)
+            write_folder(index_dir, manifest, documents, passages, embeddings, texts)
         except QAError:
             raise
         except OSError as err:  # read-only folder, disk full: the swap never happened
-            raise _write_error(index_dir, err) from err
+            raise write_error(index_dir, err) from err
+        if on_stage is not None:
+            on_stage(f"wrote {index_dir} ({len(passages)} passages) in {time.perf_counter() - started:.1f} s in all")
         ids = {d.doc_id for d in documents}
         return BuildReport(
             index_dir=str(index_dir),
@@ -325,6 +364,17 @@ class _Parts:
     passage_vectors: np.ndarray
 
 
+def _embed(embedder: Embedder, texts: Sequence[str], batch_size: int, progress: bool) -> np.ndarray:
+    """Embed in slices, so that a bar can count passages (sorting by length still works within a slice)."""
+    step = batch_size * 16
+    with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress, leave=False) as bar:
+        parts = []
+        for i in range(0, len(texts), step):
+            parts.append(embedder.encode(texts[i : i + step], batch_size=batch_size))
+            bar.update(len(texts[i : i + step]))
+    return np.concatenate(parts) if parts else embedder.encode([])
+
+
 def _stack(blocks: Sequence[np.ndarray], dimension: int) -> np.ndarray:
     blocks = [b.reshape(-1, dimension) for b in blocks]
     return np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, dimension), np.float32)
@@ -332,7 +382,7 @@ def _stack(blocks: Sequence[np.ndarray], dimension: int) -> np.ndarray:
 
 def passage_text(doc: Document, passage: Passage) -> str:
     """What gets embedded and BM25-indexed (and read): title and headings as context, then the passage."""
-    return passage_context(doc.title, passage).text
+    return passage_context(doc.context_title, passage).text
 
 
 def passage_text_for(documents: Sequence[Document], passage: Passage) -> str:
@@ -422,220 +472,3 @@ def _versions() -> dict[str, str]:
         with contextlib.suppress(importlib_metadata.PackageNotFoundError):
             out[dist] = importlib_metadata.version(dist)
     return out
-
-
-# ---------------------------------------------------------------- writing, atomically
-
-
-def _write(
-    index_dir: Path,
-    manifest: dict[str, Any],
-    documents: Sequence[Document],
-    passages: Sequence[Passage],
-    embeddings: np.ndarray,
-    texts: Sequence[str],
-) -> None:
-    parent = index_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{index_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        _write_jsonl(tmp / DOCUMENTS, (_document_to_json(d) for d in documents))
-        _write_jsonl(tmp / PASSAGES, (_passage_to_json(p) for p in passages))
-        with open(tmp / EMBEDDINGS, "wb") as f:
-            np.save(f, embeddings, allow_pickle=False)
-        dense = faiss.IndexFlatIP(embeddings.shape[1])
-        if len(embeddings):
-            dense.add(embeddings)
-        faiss.write_index(dense, str(tmp / DENSE))
-        lexical = LexicalIndex.fit(texts)
-        (tmp / BM25_DIR).mkdir()
-        if lexical.size:
-            lexical.save(tmp / BM25_DIR)
-        # The manifest goes last: a folder without one is never taken for an index.
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        _fsync_tree(tmp)
-        _swap(tmp, index_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _swap(new: Path, target: Path) -> None:
-    """Put ``new`` in place of ``target``; the old one is moved aside first and removed after."""
-    if not target.exists():
-        os.rename(new, target)
-        return
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
-    shutil.rmtree(old, ignore_errors=True)
-    os.rename(target, old)
-    os.rename(new, target)
-    _fsync_dir(target.parent)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _recover(index_dir: Path) -> None:
-    """Undo a swap cut between its two renames, and drop leftovers of dead builds."""
-    parent = index_dir.parent
-    if not parent.is_dir():
-        return
-    olds = sorted(parent.glob(f".{index_dir.name}.old-*"))
-    if olds and not index_dir.exists():
-        with contextlib.suppress(OSError):
-            os.rename(olds[-1], index_dir)
-            log.warning("restored %s from an interrupted build", index_dir)
-
-
-def _build_running(index_dir: Path) -> bool:
-    """Whether a build holds the lock of ``index_dir`` right now (a loader must not repair mid-swap)."""
-    lock_path = index_dir.parent / f".{index_dir.name}.lock"
-    try:
-        handle = open(lock_path)  # noqa: SIM115 (closed below)
-    except OSError:
-        return False
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
-
-
-def _fsync_tree(folder: Path) -> None:
-    for file in folder.rglob("*"):
-        if file.is_file():
-            with open(file, "rb") as f:
-                os.fsync(f.fileno())
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _write_error(index_dir: Path, err: OSError) -> IndexWriteError:
-    try:
-        kept = (index_dir / MANIFEST).exists()
-    except OSError:
-        kept = False
-    return IndexWriteError(index_dir, err, previous_kept=kept)
-
-
-@contextlib.contextmanager
-def _lock(index_dir: Path) -> Iterator[None]:
-    lock_path = index_dir.parent / f".{index_dir.name}.lock"
-    try:
-        index_dir.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(lock_path, "a+")  # noqa: SIM115 (closed below, after the error is translated)
-    except OSError as err:  # a read-only parent folder
-        raise _write_error(index_dir, err) from err
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            raise IndexBusyError(f"{index_dir}: another build is running (lock {lock_path})") from err
-        try:
-            for leftover in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
-                shutil.rmtree(leftover, ignore_errors=True)
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-# ---------------------------------------------------------------- JSON (de)serialisation
-
-
-def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False))
-            f.write("\n")
-
-
-def _read_jsonl(path: Path, parse: Callable[..., Any]) -> Iterator[Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.readlines()
-    except FileNotFoundError as err:
-        raise IndexCorruptError(path, "is missing") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise IndexCorruptError(path, f"cannot be read ({err})") from err
-    for number, line in enumerate(lines, 1):
-        try:
-            yield parse(json.loads(line))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            raise IndexCorruptError(path, f"line {number} is malformed ({err})") from err
-
-
-def _load_npy(path: Path) -> np.ndarray:
-    try:
-        array = np.load(path, allow_pickle=False)
-    except FileNotFoundError as err:
-        raise IndexCorruptError(path, "is missing") from err
-    except (OSError, ValueError, EOFError) as err:
-        raise IndexCorruptError(path, f"cannot be read ({err})") from err
-    return np.ascontiguousarray(array, dtype=np.float32)
-
-
-def _load_faiss(path: Path) -> Any:
-    if not path.exists():
-        raise IndexCorruptError(path, "is missing")
-    try:
-        return faiss.read_index(str(path))
-    except RuntimeError as err:
-        raise IndexCorruptError(path, f"cannot be read by FAISS ({str(err).splitlines()[0][:200]})") from err
-
-
-def _document_to_json(doc: Document) -> dict[str, Any]:
-    data = asdict(doc)
-    data["aliases"] = list(doc.aliases)
-    return data
-
-
-def _document_from_json(data: dict[str, Any]) -> Document:
-    return Document(
-        doc_id=data["doc_id"],
-        path=data["path"],
-        text=data["text"],
-        title=data["title"],
-        sha256=data["sha256"],
-        date=data.get("date"),
-        body_start=int(data.get("body_start", 0)),
-        metadata=dict(data.get("metadata") or {}),
-        aliases=tuple(data.get("aliases") or ()),
-    )
-
-
-def _passage_to_json(p: Passage) -> dict[str, Any]:
-    return {
-        "doc_id": p.doc_id,
-        "start": p.start,
-        "end": p.end,
-        "text": p.text,
-        "heading_path": list(p.heading_path),
-        "context": p.context,
-        "sentences": [[s.start, s.end, s.kind] for s in p.sentences],
-    }
-
-
-def _passage_from_json(data: dict[str, Any]) -> Passage:
-    start, text = int(data["start"]), data["text"]
-    if len(text) != int(data["end"]) - start:
-        raise ValueError("text length does not match its offsets")
-    sentences = tuple(Sentence(s, e, text[s - start : e - start], k) for s, e, k in data["sentences"])
-    return Passage(
-        doc_id=data["doc_id"],
-        start=start,
-        end=int(data["end"]),
-        text=text,
-        heading_path=tuple(data.get("heading_path") or ()),
-        sentences=sentences,
-        context=data.get("context", ""),
-    )

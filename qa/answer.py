@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from index.store import Index
 from qa.confidence import Confidence, decide, default_confidence
 from qa.errors import InvalidQueryError
+from qa.questions import clean_question
 from qa.reader_model import ReaderModel, default_reader_model
 from qa.reading import READER_SCORES, GroupReading, make_windows, passage_context, read_windows
 from qa.retriever import Retriever
@@ -101,7 +102,7 @@ class Reader:
         groups = []
         for question, h in zip(questions, hits, strict=True):
             read = h[: self.passages]
-            contexts = [passage_context(self.index.documents[x.passage.doc_id].title, x.passage) for x in read]
+            contexts = [passage_context(self.index.documents[x.passage.doc_id].context_title, x.passage) for x in read]
             groups.append((question, contexts))
         readable = [i for i, (_, contexts) in enumerate(groups) if contexts]
         found: dict[int, GroupReading | None] = {}
@@ -133,7 +134,7 @@ class Reader:
         hit = reading.hits[r.context]
         p = hit.passage
         doc = self.index.documents[p.doc_id]
-        body_start = passage_context(doc.title, p).body_start
+        body_start = passage_context(doc.context_title, p).body_start
         start, end = p.start + r.start - body_start, p.start + r.end - body_start
         return Answer(
             text=doc.text[start:end],
@@ -175,7 +176,7 @@ def read(
     if isinstance(questions, str):
         raise TypeError("answer takes a batch of questions: pass [question]")
     for q in questions:
-        if not q or not q.strip():
+        if not clean_question(q):
             raise InvalidQueryError("the question is empty; ask something in words")
     if not questions:
         return [], {}

@@ -72,6 +72,19 @@ class IndexWriteError(QAError, OSError):
         return self.message
 
 
+class SourcesGoneError(QAError):
+    """An index was asked to refresh from the documents it was built from, and some of them are gone."""
+
+    def __init__(self, index_dir: Path | str, missing: list[str]) -> None:
+        self.path = str(index_dir)
+        self.missing = missing
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        super().__init__(
+            f"{self.path} was built from {shown}, which is gone; give the documents to index: "
+            f"`qa index PATH ... --index {self.path}`"
+        )
+
+
 class IndexBusyError(QAError):
     """Another build holds the index lock."""
 

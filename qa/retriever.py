@@ -16,6 +16,7 @@ import numpy as np
 from index.embed import Embedder
 from index.store import Index
 from qa.errors import InvalidQueryError
+from qa.questions import clean_question
 from qa.types import Hit
 
 MODES = ("hybrid", "bm25", "dense")
@@ -74,7 +75,7 @@ class Retriever:
         if k < 1:
             raise InvalidQueryError(f"k must be at least 1, got {k}")
         for q in queries:
-            if not q or not q.strip():
+            if not clean_question(q):
                 raise InvalidQueryError("a query is empty; ask a question in words")
         n_passages = len(self.index.passages)
         if not queries or n_passages == 0:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from index.chunking import ChunkSettings
@@ -50,10 +50,20 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(Path.home() / ".cache" / "civic-qa", description="Benchmark caches")
     host: str = "127.0.0.1"
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the web app answers to besides localhost, IP addresses and the bound name "
+        "(comma-separated; * for any). Other names get 400: a guard against DNS rebinding",
+    )
     port: int = Field(8000, ge=1, le=65535)
     max_question_chars: int = Field(1000, ge=1, description="Longest question the web app accepts")
     max_top_k: int = Field(20, ge=1, description="Most passages one web request may ask for")
     max_file_mb: float = Field(10, gt=0, description="Larger documents are skipped (checked before reading)")
+    watch: bool = Field(False, description="`qa serve` re-indexes changed documents as they change (--watch)")
+    watch_debounce_ms: int = Field(500, ge=0, le=60_000, description="Wait this long for changes to settle")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="`qa serve` closes a connection whose request headers take longer than this"
+    )
     max_body_bytes: int = Field(16384, ge=1, description="Largest request body the web app reads (else 413)")
     micro_batch: bool = Field(True, description="Answer concurrent questions in one batch (one encode call)")
     micro_batch_ms: float = Field(
@@ -61,6 +71,11 @@ class Settings(BaseSettings):
     )
     log_questions: bool = Field(False, description="Put the question's text in the web app's access log")
     admin_key: str | None = Field(None, description="Key for the web app's /admin endpoints (None: disabled)")
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     def chunk_settings(self) -> ChunkSettings:
         from index.chunking import ChunkSettings

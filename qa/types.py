@@ -24,6 +24,12 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
     aliases: tuple[str, ...] = ()
 
+    @property
+    def context_title(self) -> str:
+        """The title its passages are embedded and read with: ``title``, unless that was made from the
+        body's opening (then ``metadata["context_title"]``, the file name)."""
+        return str(self.metadata.get("context_title") or self.title)
+
 
 @dataclass(frozen=True, slots=True)
 class Sentence:

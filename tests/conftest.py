@@ -46,6 +46,14 @@ def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
     return folder
 
 
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    """The one error line a failed command printed (stage lines of a build, indented, may come before it)."""
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("  ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     model = Embedder()

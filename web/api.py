@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from qa.settings import Settings
 from web.deps import AppState, answer_question, app_state, note_question, require_json
-from web.schemas import AskRequest, AskResponse, ErrorOut, Health, PassageOut, ValidationErrorOut
+from web.schemas import AskRequest, AskResponse, ErrorOut, Health, PassageOut, SkippedOut, ValidationErrorOut
 
 State = Annotated[AppState, Depends(app_state)]
 
@@ -52,9 +52,11 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
         return [PassageOut.of(hit, state.index) for hit in state.retriever.search([q], k)[0]]
 
     @api.get("/healthz", response_model=Health, responses=UNAVAILABLE, summary="Index and model in use")
-    def healthz(state: State) -> Health:
+    def healthz(state: State, request: Request) -> Health:
         index = state.index
         reader = state.settings.reader(index).model
+        watcher = getattr(request.app.state, "watcher", None)
+        seconds = index.manifest.get("build_seconds")
         return Health(
             status="ok",
             documents=len(index.documents),
@@ -62,6 +64,14 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
             model=index.model_name,
             reader=f"{reader.name} ({reader.precision})",
             built_at=str(index.manifest.get("built_at", "")),
+            build_seconds=float(seconds) if isinstance(seconds, int | float) else None,
+            skipped=[
+                SkippedOut(path=str(row.get("path", "")), problem=str(row.get("problem", "")))
+                for row in index.manifest.get("skipped", [])
+                if isinstance(row, dict)
+            ],
+            watching=watcher is not None,
+            refresh_error=watcher.last_error if watcher is not None else None,
         )
 
     return api

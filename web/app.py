@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,16 +14,18 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.embed import Embedder
-from index.store import Index
+from index.store import BuildReport, Index, build
 from qa.answer import answer
 from qa.retriever import Retriever
 from qa.settings import Settings, get_settings
 from web import admin, api, errors
+from web.admin import reload_index
 from web.batching import MicroBatcher
 from web.deps import WEB, Served, answer_batch
-from web.middleware import AccessLog, BodyLimit, access_log
+from web.middleware import AccessLog, AllowedHosts, BodyLimit, access_log, allowed_host_names
 from web.pages import pages
 from web.schemas import ask_request_model
+from web.watch import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,15 @@ DOCS_PAGES = ("/docs", "/docs/oauth2-redirect", "/redoc")  # FastAPI's own pages
 
 
 def create_app(
-    settings: Settings | None = None, *, embedder: Embedder | None = None, index: Index | None = None
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    index: Index | None = None,
+    watch: Sequence[Path] | None = None,
 ) -> FastAPI:
     """The app for ``settings``; ``embedder`` and ``index`` let a caller share what it already loaded
-    (``qa serve`` has just checked the index folder by loading it: it is not read twice)."""
+    (``qa serve`` has just checked the index folder by loading it: it is not read twice). With
+    ``watch`` (the index's sources), changes there are indexed and served as they happen."""
     settings = settings or get_settings()
     ask_request = ask_request_model(settings.max_question_chars, settings.max_top_k)
 
@@ -65,9 +72,13 @@ def create_app(
         answer(["warm up"], retriever, top_k=1, reader=settings.reader(loaded))
         batcher = MicroBatcher(answer_batch, window_ms=settings.micro_batch_ms) if settings.micro_batch else None
         app.state.qa = Served(settings, retriever, ask_request, batcher)
+        watcher = _watcher(app, settings, model, watch) if watch else None
+        app.state.watcher = watcher
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.close()
             if batcher is not None:
                 batcher.close()
 
@@ -83,6 +94,7 @@ def create_app(
     # The last added is the outermost: the log sees every answer, 413s included, with their headers.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AllowedHosts, names=allowed_host_names(settings.host, settings.allowed_hosts))
     app.add_middleware(AccessLog, log_questions=settings.log_questions)
     if access_log.level == logging.NOTSET:
         access_log.setLevel(logging.INFO)  # its lines show wherever logging is set up, whatever the root level
@@ -91,6 +103,30 @@ def create_app(
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
+
+
+def _watcher(app: FastAPI, settings: Settings, embedder: Embedder, sources: Sequence[Path]) -> Watcher:
+    index_dir = Path(settings.index_dir)
+
+    def build_now() -> BuildReport:
+        return build(
+            sources,
+            index_dir,
+            embedder=embedder,
+            chunking=settings.chunk_settings(),
+            index_type=settings.index_type,
+            max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+        )
+
+    watcher = Watcher(
+        sources,
+        index_dir,
+        build_now,
+        lambda: reload_index(app.state.qa, settings),
+        debounce_ms=settings.watch_debounce_ms,
+    )
+    watcher.start()
+    return watcher
 
 
 class SecurityHeaders:

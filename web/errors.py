@@ -91,9 +91,9 @@ def describe(errors: Sequence[Any], *, max_top_k: int) -> str:
             messages.append(f"`{name}` is required.")
         elif kind == "extra_forbidden":
             messages.append(f"`{name}` is not a field of this request.")
-        elif name in ("question", "q") and kind == "string_too_short":
+        elif name in ("question", "q") and kind in ("string_too_short", "too_short"):
             messages.append("The question is empty: ask a question in words.")
-        elif name in ("question", "q") and kind == "string_too_long":
+        elif name in ("question", "q") and kind in ("string_too_long", "too_long"):
             messages.append(f"The question is too long: at most {ctx.get('max_length')} characters, please.")
         elif name in ("question", "q") and kind == "string_unicode":
             messages.append("The question is not valid Unicode text.")

@@ -1,10 +1,13 @@
-"""ASGI middleware of the app: a limit on request bodies, and one structured log line per request."""
+"""ASGI middleware of the app: allowed host names, a limit on request bodies, one structured log line per request."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import time
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -143,3 +146,73 @@ def _query_question(scope: Scope) -> str | None:
     query = scope.get("query_string", b"").decode("latin-1")
     values = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "q"]
     return values[-1] if values else None
+
+
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::", "[::]"})
+
+
+def allowed_host_names(bound: str, extra: Iterable[str]) -> frozenset[str] | None:
+    """The host names a server bound to ``bound`` answers to (``None``: any, when ``extra`` holds ``*``).
+
+    Always the local names, the bound name when it is a name, and ``extra`` (``QA_ALLOWED_HOSTS``);
+    bound to every interface, also this machine's own names. IP addresses are always allowed (see
+    :class:`AllowedHosts`).
+    """
+    names = {name.strip().lower().rstrip(".") for name in extra if name.strip()}
+    if "*" in names:
+        return None
+    names |= LOCAL_NAMES
+    if bound in WILDCARD_BINDS:
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    elif not _is_ip(bound):
+        names.add(bound.lower().rstrip("."))
+    return frozenset(names)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _host_name(header: str) -> str:
+    """The name of a ``Host`` header, without its port: ``[::1]:8000`` gives ``::1``."""
+    header = header.strip()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class AllowedHosts:
+    """Refuse (400) a request whose ``Host`` is a name this server is not known by.
+
+    DNS rebinding: a web page re-points its own domain at 127.0.0.1, and the browser then sends
+    that domain as ``Host`` to a local instance and lets the page read the answers. A rebinding
+    always sends a *name*, so a Host that is an IP address (or no Host, HTTP/1.0) is allowed.
+    """
+
+    def __init__(self, app: ASGIApp, names: frozenset[str] | None) -> None:
+        self.app = app
+        self.names = names
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.names is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), "")
+        name = _host_name(header).lower().rstrip(".")
+        if not name or _is_ip(name) or name in self.names:
+            await self.app(scope, receive, send)
+            return
+        shown = name if len(name) <= 100 else name[:100] + "..."
+        detail = (
+            f"This server does not answer to the host name {shown!r} (a guard against DNS rebinding); "
+            "if that name is yours, add it to QA_ALLOWED_HOSTS."
+        )
+        payload = json.dumps({"detail": detail}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 400, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})

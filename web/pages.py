@@ -54,9 +54,12 @@ def document(
     if doc is None:
         return error_page(request, 404, "No document has this id. Ask a question to find the documents.")
     span = parse_range(start, end, len(doc.text))
-    marked = cut(doc.text, *span) if span else None
+    # The page shows the body: front matter and a leading ` date` line are metadata, shown as such.
+    shown = min(doc.body_start, span[0]) if span else doc.body_start
+    marked = cut(doc.text[shown:], span[0] - shown, span[1] - shown) if span else None
     context = {
         "doc": doc,
+        "text": doc.text[shown:],
         "marked": marked,
         "bad_range": marked is None and (start is not None or end is not None),
         "back": "/?" + urlencode({"q": q}) if q else None,

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints, create_model
 
 from index.store import Index
+from qa.questions import clean_question
 from qa.types import Answer, Hit, Result
 
 DEFAULT_TOP_K = 5
@@ -33,6 +34,11 @@ class ValidationErrorOut(ErrorOut):
     errors: list[ValidationIssue] = Field(default_factory=list)
 
 
+class SkippedOut(BaseModel):
+    path: str
+    problem: str = Field(description="Why the file is not indexed, and how to fix it")
+
+
 class Health(BaseModel):
     status: str
     documents: int
@@ -40,6 +46,10 @@ class Health(BaseModel):
     model: str = Field(description="The embedding model of the index")
     reader: str = Field(description="The reader model and the precision it computes in")
     built_at: str
+    build_seconds: float | None = Field(None, description="How long the last build of the index took")
+    skipped: list[SkippedOut] = Field(default_factory=list, description="Files in the sources that failed to index")
+    watching: bool = Field(False, description="Whether changed documents are indexed as they change")
+    refresh_error: str | None = Field(None, description="Why the last refresh after a change failed, if it did")
 
 
 class SentenceOut(BaseModel):
@@ -134,6 +144,8 @@ def ask_request_model(max_question_chars: int, max_top_k: int) -> type[AskReques
     question: Any = (
         Annotated[
             str,
+            # Invisible characters (zero-width spaces, BOM, NUL) go first: made only of them, a question is empty.
+            BeforeValidator(lambda v: clean_question(v) if isinstance(v, str) else v),
             StringConstraints(strip_whitespace=True, min_length=1, max_length=max_question_chars),
         ],
         Field(description="A question in words", examples=["Who signed the MOU with PITB?"]),

@@ -160,3 +160,19 @@ def test_manifest_names_data_files_without_this_machines_paths(tmp_path: Path) -
     name = manifest["data"]["squad1.1-train"]
     assert name == f"{data.squad_train.parent.name}/{data.squad_train.name}" and str(tmp_path) not in name
     assert len(manifest["data"]["squad1.1-train sha256"]) == 64
+
+
+@pytest.mark.slow
+def test_training_continues_from_exported_weights_when_the_checkpoint_is_gone(tmp_path: Path) -> None:
+    """A new machine has the shipped weights but not the checkpoint: the plan goes on from them."""
+    data = TrainData(_squad_file(tmp_path))
+    settings = TrainSettings(groups_per_batch=2, curve_questions=0, null_share=0.3)
+    Trainer(data, settings, tmp_path / "a").run(stop_after=1, checkpoint_minutes=0)
+    Trainer(data, settings, tmp_path / "a").export(tmp_path / "reader")
+    state = Trainer(data, settings, tmp_path / "b", from_weights=tmp_path / "reader").run()
+    assert state["complete"] and state["batch"] == 3 and state["restarted_at"] == 1
+    assert len(state["curve"]) == 2  # the exported point, then this run's
+    with pytest.raises(QAError, match="another training plan"):
+        Trainer(
+            data, TrainSettings(groups_per_batch=3, curve_questions=0), tmp_path / "c", from_weights=tmp_path / "reader"
+        ).run()

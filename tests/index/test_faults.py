@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from index import store
+from index import folder, store
 from index.embed import Embedder
 from index.store import Index, build
 from qa import cli
 from qa.errors import IndexCorruptError, IndexWriteError, QAError
 from qa.settings import get_settings
-from tests.conftest import write_corpus
+from tests.conftest import one_line_error, write_corpus
 from tests.index.test_store import snapshot
 
 
@@ -30,10 +30,10 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder)
     """Isolated settings, the session's model, and a stand-in for uvicorn and the web app."""
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "default-index"))
     get_settings.cache_clear()
-    monkeypatch.setattr(cli, "_embedder", lambda settings: embedder)
+    monkeypatch.setattr(cli, "embedder_for", lambda settings: embedder)
     served: list[object] = []
     web_app = types.ModuleType("web.app")
-    web_app.create_app = lambda settings, index=None: (  # type: ignore[attr-defined]
+    web_app.create_app = lambda settings, index=None, watch=None: (  # type: ignore[attr-defined]
         ("app", settings.index_dir) if index is None else ("app", settings.index_dir, index.path)
     )
     monkeypatch.setitem(sys.modules, "web.app", web_app)
@@ -42,13 +42,6 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
     yield served
     get_settings.cache_clear()
-
-
-def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def deny_mkdir_under(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
@@ -101,29 +94,6 @@ def test_a_read_only_parent_chmod(corpus: Path, tmp_path: Path, embedder: Embedd
             build([corpus], ro / "idx", embedder=embedder)
     finally:
         ro.chmod(0o755)
-
-
-def test_disk_full_is_one_cli_line_and_the_index_is_kept(
-    cli_env: list[object],
-    corpus: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    idx = tmp_path / "idx"
-    assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0
-    before = snapshot(idx)
-    (corpus / "new.md").write_text("# New\n\nSomething new.\n")
-
-    def disk_full(*args: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(store.faiss, "write_index", disk_full)
-    capsys.readouterr()
-    assert cli.main(["index", str(corpus), "--index", str(idx)]) == 1
-    line = one_line_error(capsys)
-    assert line == f"qa index: error: {idx}: No space left on device; the previous index is unchanged"
-    assert snapshot(idx) == before
 
 
 def test_an_untranslated_os_error_is_still_one_line(
@@ -245,4 +215,85 @@ def test_regression_serve_does_not_log_questions_through_uvicorn(
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
     idx = tmp_path / "idx"
     assert cli.main(["serve", str(corpus), "--index", str(idx), "--port", "8123"]) == 0
-    assert calls == [{"host": "127.0.0.1", "port": 8123, "log_level": "info", "access_log": False}]
+    assert [{k: v for k, v in c.items() if k != "http"} for c in calls] == [
+        {"host": "127.0.0.1", "port": 8123, "log_level": "info", "access_log": False}
+    ]
+    assert calls[0]["http"].__name__ == "BoundedHeadersH11"
+
+
+def test_regression_serve_without_paths_serves_the_index_given_not_the_seeds(
+    cli_env: list[object], corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`qa serve --index my-index` without PATHS rebuilt my-index from seeds/: 58 documents became 5."""
+    idx = tmp_path / "my-index"
+    assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0
+    assert cli.main(["serve", "--index", str(idx)]) == 0
+    assert cli_env[-1] == ("app", idx, idx)  # served as it is
+    assert sorted(Index.load(idx).documents) == ["fellowship.txt", "hackathon.md", "pehchaan.md"]
+
+    # Refreshed from its own recorded sources: a new file there is picked up, the seeds never.
+    (corpus / "new.md").write_text("# New\n\nThe transport office opens at nine.\n")
+    capsys.readouterr()
+    assert cli.main(["serve", "--index", str(idx)]) == 0
+    assert f"building it from {corpus}" in capsys.readouterr().err
+    assert sorted(Index.load(idx).documents) == ["fellowship.txt", "hackathon.md", "new.md", "pehchaan.md"]
+
+    # Its sources gone: served as it is, with a warning; nothing rebuilt, nothing lost.
+    shutil.rmtree(corpus)
+    before = snapshot(idx)
+    assert cli.main(["serve", "--index", str(idx)]) == 0
+    assert f"was built from {corpus}, which is gone" in capsys.readouterr().err
+    assert cli_env[-1] == ("app", idx, idx) and snapshot(idx) == before
+    assert cli.main(["index", "--index", str(idx)]) == 1
+    line = one_line_error(capsys)
+    assert str(corpus) in line and "which is gone" in line and snapshot(idx) == before
+
+
+def _no_space(*args: object, **kwargs: object) -> None:
+    raise OSError(28, "No space left on device")
+
+
+def _short_write(*args: object, **kwargs: object) -> None:
+    raise OSError("46848 requested and 29664 written")  # numpy's tofile on a full disk: no errno
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "failure"),
+    [("faiss", "write_index", _no_space), ("np", "save", _short_write)],
+    ids=["enospc", "regression-numpy-short-write"],
+)
+def test_disk_full_is_one_cli_line_and_the_index_is_kept(
+    cli_env: list[object],
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    module: str,
+    name: str,
+    failure: object,
+) -> None:
+    """Regression (numpy's case): a full disk was reported as "46848 requested and 29664 written"."""
+    idx = tmp_path / "idx"
+    assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0
+    before = snapshot(idx)
+    (corpus / "new.md").write_text("# New\n\nSomething new.\n")
+    monkeypatch.setattr(getattr(folder, module), name, failure)
+    capsys.readouterr()
+    assert cli.main(["index", str(corpus), "--index", str(idx)]) == 1
+    assert one_line_error(capsys) == f"qa index: error: {idx}: No space left on device; the previous index is unchanged"
+    assert snapshot(idx) == before and not list(tmp_path.glob(".idx.tmp-*"))
+
+
+def test_regression_a_killed_builds_temporary_copy_is_removed_at_the_next_load(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """A build killed while writing left a full temporary copy beside the index until the next build."""
+    idx = tmp_path / "idx"
+    build([corpus], idx, embedder=embedder)
+    with folder.build_lock(idx):  # a build running: its temporary copy is not touched
+        for leftover in (tmp_path / ".idx.tmp-99999", tmp_path / ".idx.old-99998"):
+            shutil.copytree(idx, leftover)
+        Index.load(idx)
+        assert (tmp_path / ".idx.tmp-99999").exists()
+    assert len(Index.load(idx).documents) == 3
+    assert not list(tmp_path.glob(".idx.tmp-*")) and not list(tmp_path.glob(".idx.old-*"))

@@ -17,7 +17,7 @@ def test_reads_txt_and_md_with_ids_relative_to_the_folder(tmp_path: Path) -> Non
     assert sorted(d.doc_id for d in docs) == ["fellowship.txt", "hackathon.md", "pehchaan.md", "sub/deeper.md"]
 
 
-def test_title_front_matter_then_heading_then_title_line_then_file_name(tmp_path: Path) -> None:
+def test_title_front_matter_then_heading_then_title_line_then_the_opening(tmp_path: Path) -> None:
     folder = write_corpus(
         tmp_path / "c",
         {
@@ -28,7 +28,12 @@ def test_title_front_matter_then_heading_then_title_line_then_file_name(tmp_path
         },
     )
     titles = {d.doc_id: d.title for d in read_documents([folder])}
-    assert titles == {"a.md": "From Front Matter", "b.md": "Second Heading", "c.txt": "A Plain Title", "d.txt": "d"}
+    assert titles == {
+        "a.md": "From Front Matter",
+        "b.md": "Second Heading",
+        "c.txt": "A Plain Title",
+        "d.txt": "Just a sentence that ends with a period",
+    }
 
 
 def test_date_line_and_front_matter_are_fields_not_passage_text(tmp_path: Path) -> None:
@@ -92,3 +97,24 @@ def test_same_relative_id_in_two_folders_gets_the_folder_name(tmp_path: Path) ->
     a = write_corpus(tmp_path / "alpha", {"readme.md": "# A\n\nAlpha text."})
     b = write_corpus(tmp_path / "beta", {"readme.md": "# B\n\nBeta text."})
     assert [d.doc_id for d in read_documents([a, b])] == ["readme.md", "beta/readme.md"]
+
+
+def test_a_document_without_a_title_line_is_titled_from_its_opening(tmp_path: Path) -> None:
+    folder = write_corpus(
+        tmp_path / "c",
+        {
+            "000_e77a4125.txt": " date 2023-06-13 Pakistan was ranked 150 out of 193 countries in the UN's "
+            "E-Government Knowledge Base in 2022. Yet Code for Pakistan has pioneered e-gov initiatives.\n",
+            "002_5124a8c8.txt": "Code for Pakistan's Ebtihaj Khan Talks About the Importance of Having Success "
+            "Stories in MySociety's Civic Tech Surgery Series\n\nCode for Pakistan\n2 min readNov 1, 2021\n\nText.\n",
+            "short.txt": "The fee is 200 rupees.\n",
+        },
+    )
+    docs = {d.doc_id: d for d in read_documents([folder])}
+    first = docs["000_e77a4125.txt"]
+    assert first.title == "Pakistan was ranked 150 out of 193 countries in the UN's E-Government Knowledge Base in…"
+    assert first.context_title == "000_e77a4125" and first.date == "2023-06-13"
+    second = docs["002_5124a8c8.txt"]
+    assert second.title.startswith("Code for Pakistan's Ebtihaj Khan Talks") and second.title.endswith("Series")
+    assert second.date == "2021-11-01"
+    assert docs["short.txt"].title == "The fee is 200 rupees" and docs["short.txt"].context_title == "short"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import store
+from index import folder
 from index.chunking import ChunkSettings
 from index.embed import Embedder
 from index.store import Index, build, status
@@ -159,7 +159,7 @@ def test_a_failed_write_keeps_the_previous_index(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store.faiss, "write_index", disk_full)
+    monkeypatch.setattr(folder.faiss, "write_index", disk_full)
     with pytest.raises(OSError, match="No space"):
         build([corpus], idx, embedder=embedder)
     assert snapshot(idx) == before
@@ -182,10 +182,10 @@ def test_a_swap_cut_between_its_renames_is_recovered(
             raise KeyboardInterrupt("killed between the renames")
         real_rename(src, dst)
 
-    monkeypatch.setattr(store.os, "rename", crash_on_second)
+    monkeypatch.setattr(folder.os, "rename", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
         build([corpus], idx, embedder=embedder)
-    monkeypatch.setattr(store.os, "rename", real_rename)
+    monkeypatch.setattr(folder.os, "rename", real_rename)
     assert not idx.exists()
     Index.load(idx)  # puts the previous index back
     assert snapshot(idx) == before
@@ -235,7 +235,7 @@ def test_a_loader_does_not_repair_while_a_build_holds_the_lock(
     build([corpus], idx, embedder=embedder)
     old = tmp_path / ".idx.old-12345"
     os.rename(idx, old)  # as between the build's two renames
-    with store._lock(idx):
+    with folder.build_lock(idx):
         with pytest.raises(IndexNotFoundError):
             Index.load(idx)
         assert old.exists() and not idx.exists()

@@ -10,7 +10,7 @@ import pytest
 from eval.answer_eval import SYSTEMS
 from qa.cli import main
 from qa.settings import get_settings
-from tests.conftest import ROOT, write_corpus
+from tests.conftest import ROOT, one_line_error, write_corpus
 
 
 @pytest.fixture(autouse=True)
@@ -46,14 +46,6 @@ def test_qa_index_dir_setting_is_the_default(corpus: Path, tmp_path: Path, capsy
     assert (tmp_path / "default-index" / "manifest.json").exists()
     assert main(["search", "hackathon prizes", "--k", "1"]) == 0
     assert "hackathon.md" in capsys.readouterr().out
-
-
-def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert "Traceback" not in captured.err
-    return lines[0]
 
 
 def test_missing_path_is_a_one_line_error_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,3 +134,16 @@ def test_eval_names_a_bad_line(corpus: Path, tmp_path: Path, capsys: pytest.Capt
     qset.write_text('{"id": "1", "question": "q?", "answers": [], "doc": null}\n{oops\n')
     assert main(["eval", "--set", str(qset), "--index", str(idx)]) == 1
     assert "bad.jsonl:2: not JSON" in one_line_error(capsys)
+
+
+def test_index_without_paths_refreshes_from_the_recorded_sources(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    idx = tmp_path / "idx"
+    assert main(["index", str(corpus), "--index", str(idx)]) == 0
+    (corpus / "hackathon.md").unlink()
+    capsys.readouterr()
+    assert main(["index", "--index", str(idx)]) == 0
+    out = capsys.readouterr().out
+    assert "2 documents" in out and "1 removed" in out
+    assert sorted(json.loads((idx / "manifest.json").read_text())["documents"]) == ["fellowship.txt", "pehchaan.md"]

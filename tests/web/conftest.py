@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from index.embed import Embedder
@@ -38,6 +39,12 @@ WEB_DOCS = {
 }
 
 
+def local_client(app: FastAPI) -> TestClient:
+    """A client of ``app`` that names it ``localhost``, as a browser on this machine does (not "testserver",
+    a host name the app refuses: DNS rebinding)."""
+    return TestClient(app, base_url="http://localhost")
+
+
 @pytest.fixture(scope="module")
 def web_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     folder = tmp_path_factory.mktemp("web")
@@ -53,7 +60,7 @@ def index(web_index: Path) -> Index:
 
 @pytest.fixture(scope="module")
 def client(web_index: Path, embedder: Embedder) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(index_dir=web_index), embedder=embedder)) as c:
+    with local_client(create_app(Settings(index_dir=web_index), embedder=embedder)) as c:
         yield c
 
 

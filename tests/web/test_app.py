@@ -21,7 +21,7 @@ from index.store import Index
 from qa.errors import IndexCorruptError, InvalidQueryError
 from qa.settings import Settings
 from qa.types import Result
-from tests.web.conftest import SCRIPT
+from tests.web.conftest import SCRIPT, local_client
 from web.app import create_app
 
 QUESTION = "What is the SMS short code of Pehchaan?"
@@ -275,14 +275,16 @@ def test_document_page_ignores_a_bad_range(client: TestClient, index: Index, sta
     response = client.get("/doc/pehchaan.md", params=params)
     assert response.status_code == 200 and "<mark" not in response.text
     assert "not in this document" in response.text
-    assert _document_parts(response.text)[0] == index.documents["pehchaan.md"].text
+    doc = index.documents["pehchaan.md"]
+    assert _document_parts(response.text)[0] == doc.text[doc.body_start :]
 
 
 def test_document_page_resolves_aliases_and_links_back(client: TestClient, index: Index) -> None:
     assert index.aliases == {"copy/pehchaan.md": "pehchaan.md"}
     page = client.get("/doc/copy/pehchaan.md", params={"q": "a & b"}).text
     assert "<h1>Pehchaan</h1>" in page and '<a href="/?q=a+%26+b">' in page
-    assert _document_parts(page) == (index.documents["pehchaan.md"].text, None, "")
+    doc = index.documents["pehchaan.md"]
+    assert _document_parts(page) == (doc.text[doc.body_start :], None, "")
 
 
 @pytest.mark.parametrize(
@@ -351,11 +353,32 @@ def test_regression_serve_reads_the_index_it_checked_only_once(
     web_index: Path, index: Index, embedder: Embedder, tmp_path: Path
 ) -> None:
     """`qa serve` loaded the whole index to check it, then the app loaded it again."""
-    with TestClient(create_app(Settings(index_dir=web_index), embedder=embedder, index=index)) as c:
+    with local_client(create_app(Settings(index_dir=web_index), embedder=embedder, index=index)) as c:
         assert c.app.state.qa.retriever.index is index
         assert ask(c)["answer"] is not None
     elsewhere = tmp_path / "copy"
     shutil.copytree(web_index, elsewhere)
-    with TestClient(create_app(Settings(index_dir=elsewhere), embedder=embedder, index=index)) as c:
+    with local_client(create_app(Settings(index_dir=elsewhere), embedder=embedder, index=index)) as c:
         served = c.app.state.qa.retriever.index
         assert served is not index and served.path.resolve() == elsewhere.resolve()  # another folder: loaded
+
+
+def test_the_document_page_shows_the_body_not_the_date_line_or_front_matter(client: TestClient, index: Index) -> None:
+    for doc_id, hidden in (("fellowship.txt", " date 2019-03-01"), ("pehchaan.md", "title: Pehchaan")):
+        doc = index.document(doc_id)
+        assert doc is not None and doc.body_start > 0
+        text, _, _ = _document_parts(client.get(f"/doc/{doc_id}").text)
+        assert hidden not in text and text == doc.text[doc.body_start :]
+        passage = next(p for p in index.passages if p.doc_id == doc_id)
+        page = client.get(f"/doc/{doc_id}", params={"start": passage.start, "end": passage.end}).text
+        before, marked, after = _document_parts(page)
+        assert marked == passage.text and before + marked + after == doc.text[doc.body_start :]
+    assert '<time datetime="2019-03-01">' in client.get("/doc/fellowship.txt").text
+
+
+def test_a_date_written_in_the_opening_is_the_documents_date() -> None:
+    from index.reader import parse_document
+
+    doc = parse_document("post.md", "post.md", "Civic tech surgery\n\n2 min readNov 1, 2021\n\nA panel met.\n")
+    assert doc.date == "2021-11-01"
+    assert parse_document("x.md", "x.md", "On Feb 30, 2021 nothing happened.").date is None

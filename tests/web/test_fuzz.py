@@ -30,7 +30,8 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def api_schema(web_index: Path, embedder: Embedder) -> Iterator[Any]:
-    app = create_app(Settings(index_dir=web_index), embedder=embedder)
+    # schemathesis names the app "testserver": a host name allowed only by the setting.
+    app = create_app(Settings(index_dir=web_index, allowed_hosts=["testserver"]), embedder=embedder)
     # schemathesis starts the app's lifespan (which loads the index) before its first request.
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
     asgi.shutdown_lifespans()

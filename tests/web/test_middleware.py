@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 
 from index.embed import Embedder
 from qa.settings import Settings
+from tests.web.conftest import local_client
 from web.app import create_app
-from web.middleware import BodyLimit
+from web.middleware import BodyLimit, allowed_host_names
 
 QUESTION = "What is the SMS short code of Pehchaan?"
 JSON = {"content-type": "application/json"}
@@ -135,7 +136,7 @@ def test_one_access_line_per_request_without_the_question(client: TestClient, ca
 
 @pytest.fixture(scope="module")
 def logging_client(web_index: Path, embedder: Embedder) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(index_dir=web_index, log_questions=True), embedder=embedder)) as c:
+    with local_client(create_app(Settings(index_dir=web_index, log_questions=True), embedder=embedder)) as c:
         yield c
 
 
@@ -146,3 +147,36 @@ def test_questions_are_logged_only_when_allowed(logging_client: TestClient, capl
     first, second = access_lines(caplog)
     assert first["question"] == QUESTION and first["question_chars"] == len(QUESTION)
     assert second["question"] == "Who runs Pehchaan?" and second["path"] == "/"
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "localhost.evil.example", "testserver"])
+def test_regression_a_host_name_not_ours_is_refused(client: TestClient, host: str) -> None:
+    """Any Host was answered: a page that re-points its domain at 127.0.0.1 could read /ask (DNS rebinding)."""
+    for method, path in (("GET", "/"), ("POST", "/ask"), ("GET", "/doc/pehchaan.md"), ("GET", "/healthz")):
+        response = client.request(method, path, headers={"Host": host}, json={"question": "Who?"})
+        assert response.status_code == 400, (method, path)
+        assert "QA_ALLOWED_HOSTS" in response.json()["detail"] and host.split(":")[0] in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000", "10.1.2.3", "LOCALHOST"]
+)
+def test_local_names_and_ip_addresses_are_answered(client: TestClient, host: str) -> None:
+    assert client.get("/healthz", headers={"Host": host}).status_code == 200
+
+
+def test_allowed_host_names_follow_the_bind_and_the_setting() -> None:
+    assert "docs.example" in allowed_host_names("docs.example", [])
+    assert "intranet.example" in allowed_host_names("127.0.0.1", ["Intranet.example."])
+    assert "evil.example" not in allowed_host_names("127.0.0.1", [])
+    assert allowed_host_names("0.0.0.0", ["*"]) is None
+
+
+@pytest.mark.parametrize("question", ["\u200b\u200b", "\ufeff", "\x00", " \u200b\u2060\t"])
+def test_regression_a_question_of_invisible_characters_is_empty(client: TestClient, question: str) -> None:
+    """Zero-width spaces, a BOM or NUL made a 200 answer instead of the empty-question 422."""
+    response = client.post("/ask", json={"question": question})
+    assert response.status_code == 422 and "empty" in response.json()["detail"]
+    assert client.get("/", params={"q": question}).status_code == 422
+    inside = client.post("/ask", json={"question": "Which SMS short\u200b code reaches Pehchaan?"}).json()
+    assert inside["question"] == "Which SMS short code reaches Pehchaan?"

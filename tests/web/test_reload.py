@@ -14,6 +14,8 @@ from index.embed import Embedder
 from index.store import build
 from qa.settings import Settings
 from tests.conftest import THREE_DOCS, write_corpus
+from tests.web.conftest import local_client
+from web.admin import WrongKeyGuard
 from web.app import create_app
 
 KEY = "s3cret-admin-key"
@@ -34,7 +36,7 @@ def test_admin_is_off_without_a_key(client: TestClient, web_index: Path, embedde
     response = client.post("/admin/reload", headers={"X-Admin-Key": "anything"})
     assert response.status_code == 404 and isinstance(response.json()["detail"], str)
     assert "/admin/reload" not in client.get("/openapi.json").json()["paths"]
-    with TestClient(create_app(Settings(index_dir=web_index, admin_key=""), embedder=embedder)) as empty:
+    with local_client(create_app(Settings(index_dir=web_index, admin_key=""), embedder=embedder)) as empty:
         assert empty.post("/admin/reload", headers={"X-Admin-Key": ""}).status_code == 404
 
 
@@ -43,7 +45,7 @@ def test_reload_serves_the_new_index_and_no_request_sees_two(tmp_path: Path, emb
     b = write_corpus(tmp_path / "b", {**{f"b/{name}": text for name, text in THREE_DOCS.items()}, "b/metro.md": METRO})
     idx = tmp_path / "idx"
     build([a], idx, embedder=embedder)
-    with TestClient(create_app(Settings(index_dir=idx, admin_key=KEY), embedder=embedder)) as client:
+    with local_client(create_app(Settings(index_dir=idx, admin_key=KEY), embedder=embedder)) as client:
         assert client.get("/healthz").json()["documents"] == 3
         for headers in ({}, {"X-Admin-Key": "wrong"}, {"X-Admin-Key": KEY + "x"}):
             response = client.post("/admin/reload", headers=headers)
@@ -103,7 +105,7 @@ def test_a_broken_index_on_disk_leaves_the_old_one_serving(tmp_path: Path, embed
     docs = write_corpus(tmp_path / "docs", THREE_DOCS)
     idx = tmp_path / "idx"
     build([docs], idx, embedder=embedder)
-    with TestClient(create_app(Settings(index_dir=idx, admin_key=KEY), embedder=embedder)) as client:
+    with local_client(create_app(Settings(index_dir=idx, admin_key=KEY), embedder=embedder)) as client:
         before = client.post("/ask", json={"question": QUESTION}).json()
         manifest = idx / "manifest.json"
         if breakage == "corrupt manifest":
@@ -120,3 +122,25 @@ def test_a_broken_index_on_disk_leaves_the_old_one_serving(tmp_path: Path, embed
         after = client.post("/ask", json={"question": QUESTION})
         assert after.status_code == 200 and after.json()["answer"] == before["answer"]
         assert client.get("/healthz").json()["documents"] == 3
+
+
+def test_regression_wrong_admin_keys_are_rate_limited(web_index: Path, embedder: Embedder) -> None:
+    """643 wrong keys a second were answered: a key could be guessed at request speed."""
+    with local_client(create_app(Settings(index_dir=web_index, admin_key=KEY), embedder=embedder)) as client:
+        codes = [client.post("/admin/reload", headers={"X-Admin-Key": f"guess{i}"}).status_code for i in range(8)]
+        assert codes == [403] * 5 + [429] * 3
+        locked = client.post("/admin/reload", headers={"X-Admin-Key": KEY})  # even the right key waits
+        assert locked.status_code == 429 and "try again in" in locked.json()["detail"]
+        assert 0 < int(locked.headers["Retry-After"]) <= 60
+        assert client.post("/ask", json={"question": QUESTION}).status_code == 200  # questions are not limited
+
+
+def test_the_wrong_key_guard_counts_per_client_and_in_all_and_forgets_after_its_window() -> None:
+    guard = WrongKeyGuard(per_client=2, overall=3, window_s=0.3)
+    guard.failed("a")
+    guard.failed("a")
+    assert guard.wait_s("a") > 0 and guard.wait_s("b") == 0
+    guard.failed("b")
+    assert guard.wait_s("c") > 0  # three in all: everyone waits
+    time.sleep(0.35)
+    assert guard.wait_s("a") == guard.wait_s("c") == 0

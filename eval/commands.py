@@ -1,0 +1,332 @@
+"""The evaluation side of the ``qa`` command: ``eval``, ``bench`` and ``train-reader``.
+
+``qa.cli`` owns the parser and the everyday commands (index, search, ask, serve); these add their
+sub-commands to it and use its helpers. Errors are one line, as there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qa import cli
+from qa.settings import PROJECT_ROOT, Settings
+
+SHARED = PROJECT_ROOT.parent / "shared"
+
+
+def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int: Callable[[str], int]) -> None:
+    """Add ``eval``, ``bench`` (and its benchmarks) and ``train-reader`` to the sub-parsers ``sub``."""
+    p = sub.add_parser("eval", help="accuracy, abstention and latency on eval sets, baselines side by side")
+    p.add_argument(
+        "--set", type=Path, action="append", help="eval set JSONL, repeatable (default: the seeds dev and test sets)"
+    )
+    p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built if missing)")
+    p.add_argument("--k", type=positive_int, default=5, help="passages to read (default 5)")
+    p.add_argument("--product-only", action="store_true", help="skip the baselines")
+    p.add_argument("--failures", action="store_true", help="list every wrong answer")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--out", type=Path, help="write report.md, metrics.json, failures.jsonl and plots here")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="first fit the confidence model on the calibration half of the civic dev sets (each on its own "
+        "documents) and write it where the app reads it",
+    )
+    p.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    p.add_argument("--squad", type=Path, help="also run the reader on this SQuAD 2.0 file's test articles")
+    p.add_argument("--limit", type=positive_int, help="at most this many SQuAD questions")
+
+    p = sub.add_parser("bench", help="benchmarks that print figures")
+    bench = p.add_subparsers(dest="bench", required=True, parser_class=parser_class)
+    b = bench.add_parser("retrieval", help="BEIR SciFact: BM25, dense and hybrid side by side")
+    b.add_argument(
+        "--data",
+        type=Path,
+        default=SHARED / "datasets" / "scifact",
+        help="BEIR folder with corpus.jsonl, queries.jsonl, qrels/ (default ../shared/datasets/scifact)",
+    )
+    b.add_argument("--split", default="test", help="qrels split to evaluate (default test)")
+    b.add_argument("--json", action="store_true", help="print the figures as JSON")
+    t = sub.add_parser(
+        "train-reader",
+        help="fine-tune MiniLM into the reader (resumable: rerun the same command to continue)",
+        description="Fine-tune the bundled MiniLM as the extractive reader on SQuAD 1.1 train, the SQuAD 2.0 "
+        "dev training articles and half of each civic dev set; checkpoints in --work-dir, weights to --out.",
+    )
+    datasets = SHARED / "datasets"
+    t.add_argument("--squad-train", type=Path, default=datasets / "squad1.1-train" / "train-v1.1.json")
+    t.add_argument("--squad2", type=Path, default=datasets / "squad2-dev" / "dev-v2.0.json")
+    t.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    t.add_argument("--work-dir", type=Path, help="checkpoints and learning curve (default: $QA_CACHE_DIR/train-reader)")
+    t.add_argument("--out", type=Path, help="where the weights go (default: qa/models/reader)")
+    t.add_argument("--limit", type=positive_int, help="use this many SQuAD 1.1 questions (default: all)")
+    t.add_argument("--seed", type=int, default=13)
+    t.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this long; rerun to resume")
+    t.add_argument("--checkpoint-minutes", type=float, default=15.0, help="checkpoint this often (default 15)")
+    t.add_argument(
+        "--finish-at", type=positive_int, help="end the schedule (learning rate 0) and training at this batch"
+    )
+    t.add_argument("--stop-after", type=positive_int, help="stop after this many batches in this run (smoke tests)")
+    t.add_argument("--no-civic", action="store_true", help="train on SQuAD only")
+    t.add_argument("--export-only", action="store_true", help="write the last checkpoint's weights to --out")
+    t.add_argument(
+        "--from-weights",
+        type=Path,
+        help="with no checkpoint in --work-dir, continue the plan from these exported weights (e.g. qa/models/reader)",
+    )
+    lat = bench.add_parser("latency", help="warm /ask latency over 100 questions on a live uvicorn")
+    lat.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built from the seeds)")
+    lat.add_argument("--n", type=positive_int, default=100, help="questions to send (default 100)")
+    ld = bench.add_parser("load", help="concurrent clients against a real `qa serve` on 127.0.0.1")
+    ld.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built from the seeds)")
+    ld.add_argument("--clients", type=positive_int, default=20, help="concurrent clients (default 20)")
+    ld.add_argument("--seconds", type=positive_int, default=60, help="how long to run (default 60)")
+    ld.add_argument("--max-requests", type=positive_int, default=100_000, help="stop after this many requests")
+    cb = bench.add_parser("confidence", help="the confidence model's inputs compared, held out on civic dev")
+    cb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    rb = bench.add_parser("reader", help="the trained reader's speed-ups (precision, passages read) against accuracy")
+    rb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    f = bench.add_parser("fusion", help="compare fusion settings on SciFact train and the civic dev sets")
+    f.add_argument("--data", type=Path, default=SHARED / "datasets" / "scifact", help="BEIR SciFact folder")
+    f.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from tqdm import tqdm
+
+    from eval import answer_eval
+    from eval.report import write_report
+    from eval.sets import SETS_DIR, load_eval_set
+    from qa.confidence import default_confidence
+
+    paths = args.set or [SETS_DIR / "seeds-dev.jsonl", SETS_DIR / "seeds-test.jsonl"]
+    sets = [(path.name, load_eval_set(path)) for path in paths]
+    calibration = _calibrate(args, settings) if args.calibrate else None
+    retriever = cli.load_retriever(_served_index(args, settings), settings)
+    reader = settings.reader(retriever.index)
+    systems = answer_eval.SYSTEMS[:1] if args.product_only else answer_eval.SYSTEMS
+    total = sum(len(qs) for _, qs in sets) * len(systems)
+    tables, records = [], []
+    with tqdm(total=total, disable=not cli.show_progress(), desc="qa eval", unit="q") as bar:
+        for name, questions in sets:
+            reports = [
+                answer_eval.evaluate_system(
+                    system,
+                    questions,
+                    retriever,
+                    top_k=args.k,
+                    threshold=settings.answer_threshold,
+                    progress=bar.update,
+                    reader=reader,
+                )
+                for system in systems
+            ]
+            tables.append((name, reports))
+            records += reports[0].forced_records
+    threshold = settings.answer_threshold if settings.answer_threshold is not None else default_confidence().threshold
+    curve = answer_eval.coverage_curve(records)
+    bins = answer_eval.reliability(records)
+    extra: dict[str, Any] = {
+        "reliability": [asdict(b) for b in bins],
+        "expected_calibration_error": round(answer_eval.expected_calibration_error(bins), 4),
+    }
+    if calibration is not None:
+        extra["calibration"] = calibration
+    extra["learning_curve"] = reader.model.manifest.get("curve", [])
+    if args.squad:
+        extra["squad"] = _squad(args, settings, retriever)
+    if args.json:
+        payload = {"threshold": threshold, "sets": {n: [r.metrics() for r in rs] for n, rs in tables}, **extra}
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        for name, reports in tables:
+            print(answer_eval.format_table(name, reports))
+            if args.failures:
+                print(answer_eval.format_failures(reports[0]))
+            print()
+        if "squad" in extra:
+            print(extra["squad"]["table"])
+    if args.out:
+        written = write_report(args.out, tables, curve, threshold, extra)
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    return 0
+
+
+def _squad(args: argparse.Namespace, settings: Settings, retriever: Any) -> dict[str, Any]:
+    """The SQuAD 2.0 benchmark of ``--squad`` (official predictions written to ``--out``)."""
+    from dataclasses import asdict
+
+    from eval import squad_eval
+    from qa.reader_model import default_reader_model
+
+    report = squad_eval.run(args.squad, default_reader_model(), limit=args.limit, progress=cli.show_progress())
+    if args.out:
+        squad_eval.write_official(report, args.out)
+    summary = {k: v for k, v in asdict(report).items() if k not in ("predictions", "na_probs")}
+    return {**summary, "table": squad_eval.format_report(report)}
+
+
+def _dev_sets(corpora_dir: Path, settings: Settings) -> list[Any]:
+    """(name, questions, retriever over its own documents) of each civic dev set."""
+    from eval import corpora
+
+    return corpora.retrievers(
+        corpora.DEV_SETS,
+        corpora_dir,
+        embedder=cli.embedder_for(settings),
+        cache_dir=settings.cache_dir,
+        chunking=settings.chunk_settings(),
+        fusion=settings.fusion_settings(),
+    )
+
+
+def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Fit the confidence model on the civic dev sets' calibration halves and write ``calibration.json``."""
+    from eval import calibration
+    from qa.confidence import CALIBRATION_PATH, write_confidence
+
+    confidence, summary = calibration.fit(
+        _dev_sets(args.corpora, settings),
+        cost=settings.wrong_answer_cost,
+        top_k=args.k,
+        command=f"qa eval --calibrate --k {args.k}",
+        readers=settings.reader,
+    )
+    write_confidence(confidence, CALIBRATION_PATH)
+    weights = ", ".join(f"{f}={w:+.2f}" for f, w in zip(confidence.features, confidence.weights, strict=True))
+    print(
+        f"calibrated on {summary['questions']} civic dev questions (AUC {summary['auc_in_sample']:.3f}; "
+        f"answer-vs-null alone {summary['auc_answer_vs_null_alone']:.3f}): {weights}; wrong-answer cost "
+        f"{confidence.cost:g} → answer above {confidence.threshold:.2f}; wrote {CALIBRATION_PATH}",
+        file=sys.stderr,
+    )
+    return confidence.to_json()
+
+
+def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import corpora, train_qa
+    from eval.sets import SETS_DIR
+    from qa.reader_model import READER_DIR, sha256_file
+
+    for path in (args.squad_train, args.squad2):
+        if not path.is_file():
+            print(f"qa train-reader: error: {path}: no such file", file=sys.stderr)
+            return cli.EXIT_USAGE
+    civic, civic_sources = [], {}
+    if not args.no_civic:
+        sets = _dev_sets(args.corpora, settings)
+        civic = train_qa.collect_civic(sets, top_k=5)
+        civic_sources = {f"eval/sets/{n}.jsonl": sha256_file(SETS_DIR / f"{n}.jsonl") for n in corpora.DEV_SETS}
+    data = train_qa.TrainData(args.squad_train, args.squad2, civic, civic_sources)
+    trainer = train_qa.Trainer(
+        data,
+        train_qa.TrainSettings(seed=args.seed, limit=args.limit),
+        args.work_dir or settings.cache_dir / "train-reader",
+        progress=cli.show_progress(),
+        log_line=lambda line: print(line, file=sys.stderr, flush=True),
+        from_weights=args.from_weights,
+    )
+    out = args.out or READER_DIR
+    if not args.export_only:
+        state = trainer.run(
+            max_minutes=args.max_minutes,
+            checkpoint_minutes=args.checkpoint_minutes,
+            stop_after=args.stop_after,
+            finish_at=args.finish_at,
+        )
+        if not state["complete"]:
+            print(
+                f"stopped at batch {state['batch']:,} of {state['end']:,}; rerun the same command to resume "
+                "(or add --export-only to write these weights now)"
+            )
+            return 0
+    manifest = trainer.export(out)
+    print(f"wrote {out} ({manifest['progress']['windows_seen']:,} windows seen); now run `qa eval --calibrate`")
+    return 0
+
+
+def _served_index(args: argparse.Namespace, settings: Settings) -> Path:
+    """``--index`` as given, else the default index, built from the default corpus when missing or stale."""
+    from qa.errors import SourcesGoneError
+
+    if args.index is not None:
+        return Path(args.index)
+    try:
+        cli.build_index([], settings.index_dir, settings)  # a no-op when up to date
+    except SourcesGoneError as err:
+        print(f"qa {args.command}: warning: {err}; using the index as it is", file=sys.stderr)
+    return Path(settings.index_dir)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import fusion_study, retrieval_bench
+
+    if args.bench == "latency":
+        from eval import latency_bench
+
+        index_dir = _served_index(args, settings)
+        report = latency_bench.run(
+            settings.model_copy(update={"index_dir": index_dir}), latency_bench.default_questions(args.n)
+        )
+        print(latency_bench.format_report(report, index_dir))
+        return 0
+    if args.bench == "load":
+        from eval import latency_bench, load_bench
+
+        index_dir = _served_index(args, settings)
+        report = load_bench.run(
+            index_dir,
+            latency_bench.default_questions(100),
+            clients=args.clients,
+            seconds=args.seconds,
+            max_requests=args.max_requests,
+        )
+        print(load_bench.format_report(report))
+        return 0 if report.errors == 0 else 1
+    if args.bench == "confidence":
+        from eval import calibration
+
+        sets = _dev_sets(args.corpora, settings)
+        x, y, ids = calibration.examples(sets, readers=settings.reader)
+        rows = calibration.compare(x, y, cost=settings.wrong_answer_cost)
+        print(calibration.format_comparison(rows, len(ids)))
+        return 0
+    if args.bench == "reader":
+        from eval import reader_bench
+
+        sets = _dev_sets(args.corpora, settings)
+        print(reader_bench.format_rows(reader_bench.run(sets)))
+        return 0
+    if args.bench == "fusion":
+        rows = fusion_study.run(
+            args.data,
+            args.corpora,
+            embedder=cli.embedder_for(settings),
+            cache_dir=settings.cache_dir,
+            chunking=settings.chunk_settings(),
+        )
+        print(fusion_study.format_rows(rows))
+        return 0
+
+    result = retrieval_bench.run(
+        args.data,
+        embedder=cli.embedder_for(settings),
+        cache_dir=settings.cache_dir,
+        split=args.split,
+        chunking=settings.chunk_settings(),
+        fusion=settings.fusion_settings(),
+    )
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(result), indent=2))
+    else:
+        print(retrieval_bench.format_table(result))
+    return 0

@@ -1,0 +1,343 @@
+"""Text out of the formats people keep documents in: PDF, HTML and Word (.docx), besides .txt and .md.
+
+The extracted text *is* the document's text: it is stored in the index, every offset points into it,
+and the document page shows it. Structure becomes Markdown-like lines, so the chunker finds headings
+in every format the same way: a heading is ``#`` to ``######`` and its words, a list item ``- ``, a
+table row its cells joined by `` | ``; blocks are separated by a blank line.
+
+Why these libraries: ``pypdf`` (BSD-3, pure Python, no system packages) reads the text layer and the
+outline of a PDF; ``selectolax`` (MIT, the Lexbor parser, fast and tolerant of broken markup) walks
+HTML; ``python-docx`` (MIT) reads paragraphs with their styles and tables in body order. Each turns a
+bad file into :class:`~qa.errors.DocumentError` naming it, never a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import DocumentError
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = (".txt", ".md")
+BINARY_SUFFIXES = (".pdf", ".docx")
+MARKUP_SUFFIXES = (".html", ".htm")
+SUFFIXES = TEXT_SUFFIXES + MARKUP_SUFFIXES + BINARY_SUFFIXES
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """A document's text and what its format says about it (``title`` when it has one)."""
+
+    text: str
+    title: str | None = None
+    format: str = "text"
+
+
+def extract(path: Path, data: bytes) -> Extracted | None:
+    """The text of a PDF, HTML or DOCX file; ``None`` for .txt/.md (their bytes are the text)."""
+    suffix = path.suffix.lower()
+    extractor = EXTRACTORS.get(suffix)
+    if extractor is None:
+        return None
+    try:
+        extracted = extractor(path, data)
+    except (DocumentError, ImportError):  # a missing library is not a bad file
+        raise
+    except Exception as err:  # the parsers raise many types on damaged files; all mean "cannot be read"
+        kind = suffix.lstrip(".").upper()
+        raise DocumentError(path, f"cannot be read as {kind} ({type(err).__name__}: {_first_line(err)})") from err
+    if not extracted.text.strip():
+        raise DocumentError(path, "holds no text")
+    return extracted
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else "no detail"
+
+
+def _join(blocks: Iterable[str]) -> str:
+    """Blocks apart by a blank line, except that the items of a list and the rows of a table stay together."""
+    out: list[str] = []
+    previous = ""
+    for block in blocks:
+        if not block.strip():
+            continue
+        if out:
+            together = (block.startswith("- ") and previous.startswith("- ")) or (_ROW in block and _ROW in previous)
+            out.append("\n" if together else "\n\n")
+        out.append(block)
+        previous = block
+    return "".join(out) + "\n"
+
+
+_ROW = " | "
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def _pdf(path: Path, data: bytes) -> Extracted:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise DocumentError(path, "is encrypted; save an unprotected copy to index it")
+    pages = [page.extract_text() or "" for page in reader.pages]
+    empty = [number for number, text in enumerate(pages, 1) if not text.strip()]
+    if pages and len(empty) == len(pages):
+        raise DocumentError(path, "has no text layer (a scanned PDF?); run OCR on it (e.g. ocrmypdf) first")
+    if empty:
+        shown = ", ".join(map(str, empty[:10])) + (" ..." if len(empty) > 10 else "")
+        log.warning("%s: page(s) %s have no text layer (scanned?); indexed the other pages", path, shown)
+    headings = _pdf_outline(reader)
+    blocks = [_mark_headings(text, headings.get(number, [])) for number, text in enumerate(pages)]
+    try:
+        meta_title = reader.metadata.title if reader.metadata else None
+    except Exception:  # damaged document information: no title, the text still counts
+        meta_title = None
+    title = _squash(meta_title) if isinstance(meta_title, str) and meta_title.strip() else None
+    return Extracted(_join(_tidy_pdf_page(b) for b in blocks), title, "pdf")
+
+
+def _pdf_outline(reader: object) -> dict[int, list[tuple[int, str]]]:
+    """Page index → [(depth, title)] of the PDF's outline (bookmarks), the headings of its structure."""
+    out: dict[int, list[tuple[int, str]]] = {}
+
+    def walk(items: list[object], depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+                continue
+            try:
+                page = reader.get_destination_page_number(item)  # type: ignore[attr-defined]
+                title = _squash(str(item.title))  # type: ignore[attr-defined]
+            except Exception:  # an outline entry pointing nowhere: not a heading we can place
+                continue
+            if page is not None and title:
+                out.setdefault(page, []).append((min(depth, 5), title))
+
+    try:
+        walk(list(reader.outline), 1)  # type: ignore[attr-defined]
+    except Exception as err:  # a damaged outline costs the headings, not the text
+        log.info("outline unreadable (%s); no headings", err)
+    return out
+
+
+def _mark_headings(text: str, headings: list[tuple[int, str]]) -> str:
+    """Turn the line of ``text`` that reads as an outline title into a Markdown heading of its depth."""
+    if not headings:
+        return text
+    lines = text.split("\n")
+    for depth, title in headings:
+        wanted = title.casefold()
+        for i, line in enumerate(lines):
+            if _squash(line).casefold() == wanted:
+                lines[i] = f"{'#' * depth} {_squash(line)}"
+                break
+    return "\n".join(lines)
+
+
+def _tidy_pdf_page(text: str) -> str:
+    """Heading lines get a blank line around them, as in Markdown; the rest of the page is as extracted."""
+    return re.sub(r"(?m)^(#{1,6} .+)$", r"\n\1\n", text).strip("\n")
+
+
+# ---------------------------------------------------------------- HTML
+
+_SKIP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "form",
+        "iframe",
+        "button",
+        "select",
+        "head",
+        "title",
+        "dialog",
+        "menu",
+    }
+)
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "li",
+        "dt",
+        "dd",
+        "pre",
+        "blockquote",
+        "tr",
+        "table",
+        "ul",
+        "ol",
+        "dl",
+        "figure",
+        "figcaption",
+        "caption",
+        "address",
+        "details",
+        "summary",
+        "body",
+        "hr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    }
+)
+_MAX_DEPTH = 200
+
+
+class _Blocks:
+    """Collects the text of block elements in document order, one block per paragraph-like element."""
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+        self.buffer: list[str] = []
+        self.prefix = ""
+
+    def text(self, value: str) -> None:
+        self.buffer.append(value)
+
+    def flush(self) -> None:
+        text = _squash("".join(self.buffer))
+        self.buffer.clear()
+        if text:
+            self.blocks.append(self.prefix + text)
+            self.prefix = ""
+
+
+def _html(path: Path, data: bytes) -> Extracted:
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+    tree = HTMLParser(_decode_html(data))
+    title = None
+    if tree.css_first("title") is not None:
+        title = _squash(tree.css_first("title").text()) or None
+    h1 = tree.css_first("h1")
+    if title is None and h1 is not None:
+        title = _squash(h1.text()) or None
+    root = tree.css_first("main") or tree.css_first("article") or tree.css_first("[role=main]") or tree.body
+    if root is None:
+        return Extracted("", title, "html")
+    out = _Blocks()
+    _walk_html(root, out, 0)
+    out.flush()
+    return Extracted(_join(out.blocks), title, "html")
+
+
+def _walk_html(node: object, out: _Blocks, depth: int) -> None:
+    tag = node.tag  # type: ignore[attr-defined]
+    if tag == "-text":
+        out.text(node.text_content or "")  # type: ignore[attr-defined]
+        return
+    if tag in _SKIP_TAGS or tag.startswith("-") or depth > _MAX_DEPTH:
+        return
+    attrs = node.attributes  # type: ignore[attr-defined]
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true" or attrs.get("role") == "navigation":
+        return
+    if tag == "br":
+        out.text("\n")
+        return
+    block = tag in _BLOCK_TAGS
+    if block:
+        out.flush()
+        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
+            out.prefix = "#" * int(tag[1]) + " "
+        elif tag == "li":
+            out.prefix = "- "
+    elif tag in ("td", "th") and out.buffer and _squash("".join(out.buffer)):
+        out.text(_ROW)
+    for child in node.iter(include_text=True):  # type: ignore[attr-defined]
+        _walk_html(child, out, depth + 1)
+    if block:
+        out.flush()
+        out.prefix = ""  # an empty heading or item marks nothing after it
+
+
+def _decode_html(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else the charset the page declares, else Windows-1252."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = re.search(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", data[:4096])
+    for encoding in ([declared.group(1).decode("ascii")] if declared else []) + ["cp1252"]:
+        try:
+            return data.decode(encoding, errors="replace")
+        except LookupError:
+            continue
+    return data.decode("latin-1")
+
+
+# ---------------------------------------------------------------- DOCX
+
+
+def _docx(path: Path, data: bytes) -> Extracted:
+    import docx
+    from docx.table import Table
+
+    document = docx.Document(io.BytesIO(data))
+    blocks: list[str] = []
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells = [_squash(cell.text) for cell in row.cells]
+                deduped = [c for i, c in enumerate(cells) if c and (i == 0 or c != cells[i - 1])]  # merged cells
+                if deduped:
+                    blocks.append(_ROW.join(deduped))
+            continue
+        text = _squash(item.text)
+        if not text:
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        blocks.append(_docx_prefix(style) + text)
+    core_title = document.core_properties.title
+    title = _squash(core_title) if core_title and core_title.strip() else None
+    return Extracted(_join(blocks), title, "docx")
+
+
+def _docx_prefix(style: str) -> str:
+    lowered = style.lower()
+    if lowered == "title":
+        return "# "
+    heading = re.fullmatch(r"heading ([1-9])", lowered)
+    if heading:
+        return "#" * min(int(heading.group(1)), 6) + " "
+    if "list" in lowered:
+        return "- "
+    return ""
+
+
+EXTRACTORS: dict[str, Callable[[Path, bytes], Extracted]] = {
+    ".pdf": _pdf,
+    ".html": _html,
+    ".htm": _html,
+    ".docx": _docx,
+}

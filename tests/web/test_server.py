@@ -1,0 +1,64 @@
+"""The server's header timeout, on a real uvicorn over a real socket."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from index.embed import Embedder
+from qa.settings import Settings
+from web.app import create_app
+from web.server import bounded_headers
+
+
+@pytest.fixture(scope="module")
+def slow_guarded_server(web_index: Path, embedder: Embedder) -> Iterator[int]:
+    app = create_app(Settings(index_dir=web_index), embedder=embedder)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", http=bounded_headers(0.5), timeout_keep_alive=30)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield sock.getsockname()[1]
+    server.should_exit = True
+    thread.join(timeout=30)
+    sock.close()
+
+
+def closed_by_server(conn: socket.socket, wait_s: float) -> bool:
+    conn.settimeout(wait_s)
+    try:
+        return conn.recv(1024) == b""
+    except TimeoutError:
+        return False
+
+
+def test_regression_a_connection_that_never_finishes_its_headers_is_closed(slow_guarded_server: int) -> None:
+    """500 half-open connections were held 32 s: nothing bounded the time to send the headers."""
+    with socket.create_connection(("127.0.0.1", slow_guarded_server)) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")  # and never the blank line
+        assert closed_by_server(conn, 5.0)
+    with socket.create_connection(("127.0.0.1", slow_guarded_server)) as silent:
+        assert closed_by_server(silent, 5.0)
+
+
+def test_requests_and_kept_alive_connections_still_work(slow_guarded_server: int) -> None:
+    client = http.client.HTTPConnection("127.0.0.1", slow_guarded_server, timeout=30)
+    for _ in range(2):  # the same connection, kept alive between the two
+        client.request(
+            "POST", "/ask", body='{"question": "What is Pehchaan?"}', headers={"content-type": "application/json"}
+        )
+        assert client.getresponse().read() and client.sock is not None
+    client.close()
