@@ -65,6 +65,7 @@ class Record:
     f1: float
     gold_doc_rank: int | None
     ms: float
+    band: str | None = None  # how the answer was shown: sure or possible (None: abstained)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,10 @@ class SystemReport:
     overall: float
     p50_ms: float
     p95_ms: float
+    sure_answered: int = 0  # answers shown as sure, and the share of them right
+    sure_accuracy: float = 0.0
+    possible_answered: int = 0  # answers shown as possible ("check the source"), and the share right
+    possible_accuracy: float = 0.0
     records: tuple[Record, ...] = field(repr=False, default=())
     forced_records: tuple[Record, ...] = field(repr=False, default=())
 
@@ -152,6 +157,7 @@ def _record(q: EvalQuestion, result: Result, doc_rank: int | None, ms: float) ->
         f1=float(max(compute_f1(g, predicted) for g in golds)),
         gold_doc_rank=doc_rank,
         ms=round(ms, 3),
+        band=result.answer.band if result.answer else None,
     )
 
 
@@ -205,6 +211,8 @@ def summarize(
         return n / d if d else 0.0
 
     times = [r.ms for r in records]
+    sure = [r for r in records if r.answered is not None and r.band == "sure"]
+    possible = [r for r in records if r.answered is not None and r.band != "sure"]
     return SystemReport(
         system=system,
         questions=len(records),
@@ -225,6 +233,10 @@ def summarize(
         overall=share(sum(r.correct for r in records), len(records)),
         p50_ms=percentile(times, 50),
         p95_ms=percentile(times, 95),
+        sure_answered=len(sure),
+        sure_accuracy=share(sum(r.correct for r in sure), len(sure)),
+        possible_answered=len(possible),
+        possible_accuracy=share(sum(r.correct for r in possible), len(possible)),
         records=tuple(records),
         forced_records=tuple(forced_records),
     )
@@ -245,7 +257,15 @@ def format_table(name: str, reports: Sequence[SystemReport]) -> str:
             f"| {r.has_ans_f1:.1%} | {r.hit1:.1%} | {r.hit5:.1%} | {r.mrr:.3f} | {r.abstention_precision:.1%} "
             f"| {r.abstention_recall:.1%} | {r.overall:.1%} | {r.p50_ms:.1f} | {r.p95_ms:.1f} |"
         )
+    lines += ["", f"{first.system}, by how answers are shown: {format_bands(first)}"]
     return "\n".join(lines)
+
+
+def format_bands(r: SystemReport) -> str:
+    return (
+        f"sure {r.sure_answered} answered, {r.sure_accuracy:.1%} right; possible (check the source) "
+        f"{r.possible_answered} answered, {r.possible_accuracy:.1%} right"
+    )
 
 
 def format_failures(report: SystemReport) -> str:

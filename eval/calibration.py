@@ -21,7 +21,7 @@ from eval.qa_data import civic_part
 from eval.sets import EvalQuestion
 from index.store import Index
 from qa.answer import SCORES, Reader, read
-from qa.confidence import Confidence, fit_confidence
+from qa.confidence import Confidence, fit_confidence, sure_threshold
 from qa.reading import READER_SCORES
 from qa.retriever import Retriever
 
@@ -77,12 +77,15 @@ def fit(
     x = x_all[:, [SCORES.index(name) for name in CONFIDENCE_INPUTS]]
     confidence = fit_confidence(x, y, CONFIDENCE_INPUTS, l2=1.0, cost=cost)
     p = np.array([confidence.probability(dict(zip(CONFIDENCE_INPUTS, row, strict=True))) for row in x])
+    confidence = confidence.with_sure(sure_threshold(p.tolist(), (y > 0.5).tolist()))
     single = x_all[:, SCORES.index("answer_vs_null")]
     summary = {
         "questions": len(ids),
         "right_share": round(float(y.mean()), 4),
         "auc_in_sample": round(auc(p, y), 4),
         "auc_answer_vs_null_alone": round(auc(single, y), 4),
+        "sure_from": None if confidence.sure is None else round(confidence.sure, 4),
+        "sure_answers": int((p >= (confidence.sure or 2.0)).sum()),
     }
     provenance = {
         "command": command or "qa eval --calibrate",
@@ -95,7 +98,14 @@ def fit(
         "calibrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     fitted = Confidence(
-        confidence.features, confidence.mean, confidence.scale, confidence.weights, confidence.bias, cost, provenance
+        confidence.features,
+        confidence.mean,
+        confidence.scale,
+        confidence.weights,
+        confidence.bias,
+        cost,
+        provenance,
+        confidence.sure,
     )
     return fitted, summary
 

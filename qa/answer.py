@@ -125,10 +125,10 @@ class Reader:
         answers, p = decide(reading.scores, self.confidence, threshold)
         if not answers:
             return Result(reading.question, True, None, reading.hits, p)
-        return Result(reading.question, False, self.answer_of(reading), reading.hits, p)
+        return Result(reading.question, False, self.answer_of(reading, self.confidence.band(p)), reading.hits, p)
 
-    def answer_of(self, reading: Reading) -> Answer:
-        """The span a reading chose, as an answer with offsets into its document."""
+    def answer_of(self, reading: Reading, band: str = "possible") -> Answer:
+        """The span a reading chose, as an answer with offsets into its document, shown in ``band``."""
         r = reading.group
         assert r is not None
         hit = reading.hits[r.context]
@@ -145,6 +145,7 @@ class Reader:
             sentence=sentence_of(doc.text, p, start, end),
             confidence=reading.confidence,
             passage=p,
+            band=band,
         )
 
 

@@ -269,6 +269,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(f"These documents don't say (confidence {result.confidence:.0%}). Related passages:")
     else:
         a = result.answer
+        if a.band != "sure":
+            print("Possible answer — check the source:")
         print(f"{a.text}\n  ({a.confidence:.0%} confident; {a.title} [{a.doc_id} {a.start}-{a.end}])")
         if a.text != a.sentence.text:
             print(f"  “{' '.join(a.sentence.text.split())}”")

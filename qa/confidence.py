@@ -8,6 +8,12 @@ with its provenance.
 
 Abstaining is an expected-value decision: a right answer gains 1 and a wrong one loses ``cost``
 (``QA_WRONG_ANSWER_COST``), so answering pays when ``confidence > cost / (1 + cost)``.
+
+An answer given is **sure** when its confidence reaches ``sure``, the lowest confidence above which
+the calibration questions' answers were right at least :data:`SURE_ACCURACY` of the time (found by
+:func:`sure_threshold` at calibration, stored beside the model); below it, it is a **possible**
+answer, to check against its source. The bands come from the calibration, never from a number
+picked by hand.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from qa.errors import ReaderModelError
 
 CALIBRATION_PATH = Path(__file__).resolve().parent / "models" / "calibration.json"
 WITHIN_SPREAD = 4.0  # how far (in fitted standard deviations) the model reads its inputs
+SURE_ACCURACY = 0.9  # a "sure" answer was right at least this often on the calibration questions
+SURE_MIN_ANSWERS = 10  # ... among at least this many of them
+BANDS = ("sure", "possible")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +48,15 @@ class Confidence:
     bias: float
     cost: float = 1.0
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+    sure: float | None = None  # the confidence from which an answer is "sure" (None: uncalibrated, none is)
 
     @property
     def threshold(self) -> float:
         return self.cost / (1.0 + self.cost)
+
+    def band(self, probability: float) -> str:
+        """``sure`` or ``possible``: how an answer given with this confidence is shown."""
+        return "sure" if self.sure is not None and probability >= max(self.sure, self.threshold) else "possible"
 
     def vector(self, scores: Mapping[str, float]) -> np.ndarray:
         return np.array([scores[name] for name in self.features], dtype=np.float64)
@@ -59,7 +73,14 @@ class Confidence:
         return 1.0 / (1.0 + math.exp(-z))
 
     def with_cost(self, cost: float) -> Confidence:
-        return Confidence(self.features, self.mean, self.scale, self.weights, self.bias, cost, self.provenance)
+        return Confidence(
+            self.features, self.mean, self.scale, self.weights, self.bias, cost, self.provenance, self.sure
+        )
+
+    def with_sure(self, sure: float | None) -> Confidence:
+        return Confidence(
+            self.features, self.mean, self.scale, self.weights, self.bias, self.cost, self.provenance, sure
+        )
 
     @classmethod
     def threshold_on(cls, feature: str, value: float) -> Confidence:
@@ -77,6 +98,7 @@ class Confidence:
             float(data["bias"]),
             float(data.get("cost", 1.0)),
             dict(data.get("provenance", {})),
+            _optional_float(dict(data.get("bands") or {}).get("sure")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -88,8 +110,32 @@ class Confidence:
             "bias": round(float(self.bias), 6),
             "cost": self.cost,
             "threshold": round(self.threshold, 4),
+            "bands": {"sure": None if self.sure is None else round(self.sure, 4), "sure_accuracy": SURE_ACCURACY},
             "provenance": self.provenance,
         }
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def sure_threshold(
+    probabilities: Sequence[float],
+    right: Sequence[bool],
+    *,
+    accuracy: float = SURE_ACCURACY,
+    min_answers: int = SURE_MIN_ANSWERS,
+) -> float | None:
+    """The lowest confidence ``t`` such that the answers with confidence ``>= t`` were right at least
+    ``accuracy`` of the time, counting at least ``min_answers`` of them; None when no ``t`` does."""
+    order = sorted(zip(probabilities, right, strict=True), key=lambda pair: -pair[0])
+    best, hits = None, 0
+    for n, (p, ok) in enumerate(order, 1):
+        hits += bool(ok)
+        last_of_tie = n == len(order) or order[n][0] != p
+        if last_of_tie and n >= min_answers and hits / n >= accuracy:
+            best = p
+    return best
 
 
 def fit_confidence(

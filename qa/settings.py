@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     micro_batch_ms: float = Field(
         0.0, ge=0, le=100, description="Also wait this long for more questions to join a batch"
     )
+    examples: int = Field(
+        4, ge=0, le=10, description="Example questions on the home page, checked at start-up to be answered"
+    )
     log_questions: bool = Field(False, description="Put the question's text in the web app's access log")
     admin_key: str | None = Field(None, description="Key for the web app's /admin endpoints (None: disabled)")
 

@@ -83,8 +83,9 @@ class Hit:
 class Answer:
     """An extractive answer: ``text == document.text[start:end]``, inside ``sentence``.
 
-    ``confidence`` is in [0, 1]; ``passage`` is the retrieved passage the answer was read from
-    (the citation).
+    ``confidence`` is in [0, 1]; ``band`` is ``sure`` or ``possible`` (check the source), from the
+    calibration (:meth:`qa.confidence.Confidence.band`); ``passage`` is the retrieved passage the
+    answer was read from (the citation).
     """
 
     text: str
@@ -95,6 +96,7 @@ class Answer:
     sentence: Sentence
     confidence: float
     passage: Passage
+    band: str = "possible"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from index.store import Index
 from qa.retriever import Retriever
 from qa.settings import Settings
-from web.deps import Served
+from web.deps import Served, examples_for
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,10 @@ def reload_index(served: Served, settings: Settings) -> Index:
     with served.reload_lock:
         old = served.retriever
         index = Index.load(settings.index_dir, model_name=old.embedder.name)
-        served.retriever = Retriever(index, old.embedder, old.fusion)  # the one assignment readers see
+        retriever = Retriever(index, old.embedder, old.fusion)
+        examples = examples_for(settings, retriever)
+        served.retriever = retriever  # the one assignment readers see (the examples follow it at once)
+        served.examples = examples
     log.info("reloaded the index at %s: %d documents", settings.index_dir, len(index.documents))
     return index
 

@@ -10,7 +10,17 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from qa.settings import Settings
 from web.deps import AppState, answer_question, app_state, note_question, require_json
-from web.schemas import AskRequest, AskResponse, ErrorOut, Health, PassageOut, SkippedOut, ValidationErrorOut
+from web.schemas import (
+    AskRequest,
+    AskResponse,
+    DocumentsOut,
+    ErrorOut,
+    Health,
+    PassageOut,
+    SkippedOut,
+    ValidationErrorOut,
+)
+from web.views import documents_page
 
 State = Annotated[AppState, Depends(app_state)]
 
@@ -50,6 +60,14 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
         k: Annotated[int, Query(ge=1, le=settings.max_top_k)] = 5,
     ) -> list[PassageOut]:
         return [PassageOut.of(hit, state.index) for hit in state.retriever.search([q], k)[0]]
+
+    @api.get("/documents", response_model=DocumentsOut, responses=ERRORS, summary="The documents in the index")
+    def documents(
+        state: State,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> DocumentsOut:
+        return documents_page(state.index, limit, offset)
 
     @api.get("/healthz", response_model=Health, responses=UNAVAILABLE, summary="Index and model in use")
     def healthz(state: State, request: Request) -> Health:

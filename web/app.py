@@ -21,7 +21,7 @@ from qa.settings import Settings, get_settings
 from web import admin, api, errors
 from web.admin import reload_index
 from web.batching import MicroBatcher
-from web.deps import WEB, Served, answer_batch
+from web.deps import WEB, Served, answer_batch, examples_for
 from web.middleware import AccessLog, AllowedHosts, BodyLimit, access_log, allowed_host_names
 from web.pages import pages
 from web.schemas import ask_request_model
@@ -71,7 +71,7 @@ def create_app(
         # Loads the embedder and the reader now, not on the first request.
         answer(["warm up"], retriever, top_k=1, reader=settings.reader(loaded))
         batcher = MicroBatcher(answer_batch, window_ms=settings.micro_batch_ms) if settings.micro_batch else None
-        app.state.qa = Served(settings, retriever, ask_request, batcher)
+        app.state.qa = Served(settings, retriever, ask_request, batcher, examples_for(settings, retriever))
         watcher = _watcher(app, settings, model, watch) if watch else None
         app.state.watcher = watcher
         try:

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from index.store import Index
 from qa.answer import answer
+from qa.examples import example_questions
 from qa.retriever import Retriever
 from qa.settings import Settings, get_settings
 from qa.types import Result
@@ -45,6 +46,7 @@ class AppState:
     retriever: Retriever
     ask_request: type[AskRequest] = AskRequest
     batcher: MicroBatcher | None = None
+    examples: tuple[str, ...] = ()
 
     @property
     def index(self) -> Index:
@@ -59,11 +61,20 @@ class Served:
     retriever: Retriever
     ask_request: type[AskRequest] = AskRequest
     batcher: MicroBatcher | None = None
+    examples: tuple[str, ...] = ()  # questions this index answers (:func:`examples_for`)
     # Only one reload at a time; questions never take it.
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> AppState:
-        return AppState(self.settings, self.retriever, self.ask_request, self.batcher)
+        return AppState(self.settings, self.retriever, self.ask_request, self.batcher, self.examples)
+
+
+def examples_for(settings: Settings, retriever: Retriever) -> tuple[str, ...]:
+    """``settings.examples`` example questions that this index really answers (asked now, at start-up)."""
+    if settings.examples < 1:
+        return ()
+    reader = settings.reader(retriever.index)
+    return tuple(example_questions(retriever, reader, limit=settings.examples))
 
 
 def app_state(request: Request) -> AppState:

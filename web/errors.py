@@ -44,7 +44,7 @@ REWORDED = {
     "Method Not Allowed": "This method is not allowed here.",
 }
 
-API_PATHS = ("/ask", "/search", "/healthz", "/openapi.json")
+API_PATHS = ("/ask", "/search", "/documents", "/healthz", "/openapi.json")
 
 
 def status_for(exc: QAError) -> int:

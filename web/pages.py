@@ -12,9 +12,10 @@ from pydantic import ValidationError
 from qa.errors import InvalidQueryError
 from web.deps import AppState, answer_question, app_state, note_question, templates
 from web.errors import describe, error_page, status_for
-from web.views import cut, parse_range, present
+from web.views import cut, documents_page, parse_range, present
 
 State = Annotated[AppState, Depends(app_state)]
+HOME_DOCUMENTS = 50  # listed on the home page (GET /documents pages through all of them)
 
 pages = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -25,6 +26,8 @@ def home(request: Request, state: State, q: str | None = None) -> Response:
         "question": q or "",
         "max_chars": state.settings.max_question_chars,
         "documents": len(state.index.documents),
+        "listed": documents_page(state.index, HOME_DOCUMENTS, 0) if not q else None,
+        "examples": [(e, "/?" + urlencode({"q": e})) for e in state.examples],
         "view": None,
         "error": None,
     }

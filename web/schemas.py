@@ -5,13 +5,15 @@ The domain speaks frozen dataclasses (``qa.types``); these models exist only her
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints, create_model
 
 from index.store import Index
 from qa.questions import clean_question
-from qa.types import Answer, Hit, Result
+from qa.types import Answer, Document, Hit, Result
 
 DEFAULT_TOP_K = 5
 
@@ -32,6 +34,34 @@ class ValidationErrorOut(ErrorOut):
     """A request that does not validate: the message, and pydantic's findings behind it."""
 
     errors: list[ValidationIssue] = Field(default_factory=list)
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    title: str
+    date: str | None
+    format: str = Field(description="txt, md, html, pdf or docx")
+    words: int = Field(description="Words in the document's text")
+    passages: int
+    href: str = Field(description="The document's page")
+
+    @classmethod
+    def of(cls, doc: Document, passages: int) -> DocumentOut:
+        return cls(
+            doc_id=doc.doc_id,
+            title=doc.title,
+            date=doc.date,
+            format=str(doc.metadata.get("format") or Path(doc.path).suffix.lstrip(".").lower() or "txt"),
+            words=len(doc.text[doc.body_start :].split()),
+            passages=passages,
+            href="/doc/" + quote(doc.doc_id),
+        )
+
+
+class DocumentsOut(BaseModel):
+    total: int = Field(description="Documents in the index")
+    offset: int
+    documents: list[DocumentOut] = Field(description="In the index's order, from offset")
 
 
 class SkippedOut(BaseModel):
@@ -66,6 +96,10 @@ class AnswerOut(BaseModel):
     start: int = Field(description="Character offset into the document's original text")
     end: int
     confidence: float = Field(description="From 0 to 1")
+    band: Literal["sure", "possible"] = Field(
+        description="sure: answers this confident were right at least 90% of the time on the calibration "
+        "questions; possible: check the source"
+    )
     sentence: SentenceOut = Field(description="The sentence the answer stands in")
 
     @classmethod
@@ -78,6 +112,7 @@ class AnswerOut(BaseModel):
             start=answer.start,
             end=answer.end,
             confidence=answer.confidence,
+            band="sure" if answer.band == "sure" else "possible",
             sentence=SentenceOut(text=s.text, start=s.start, end=s.end, kind=s.kind),
         )
 

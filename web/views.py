@@ -7,11 +7,12 @@ strings and autoescape them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from index.store import Index
 from qa.types import Document, Passage, Result
+from web.schemas import DocumentOut, DocumentsOut
 
 EXCERPT_CHARS = 280
 _OFFSET = re.compile(r"[0-9]{1,9}")
@@ -39,6 +40,7 @@ class Citation:
 class AnswerView:
     text: str
     confidence: str
+    sure: bool
     sentence: Marked
     title: str
     date: str | None
@@ -52,6 +54,7 @@ class ResultView:
     answer: AnswerView | None
     citations: list[Citation]
     took_ms: float
+    closest: list[str] = field(default_factory=list)  # on an abstention: the documents that came closest
 
 
 def cut(text: str, start: int, end: int) -> Marked | None:
@@ -93,6 +96,28 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
+def documents_page(index: Index, limit: int, offset: int) -> DocumentsOut:
+    """The documents of ``index`` from ``offset`` (at most ``limit``), as ``GET /documents`` and the home page
+    list them."""
+    counts: dict[str, int] = {}
+    for p in index.passages:
+        counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
+    docs = list(index.documents.values())
+    page = [DocumentOut.of(d, counts.get(d.doc_id, 0)) for d in docs[offset : offset + limit]]
+    return DocumentsOut(total=len(docs), offset=offset, documents=page)
+
+
+def closest_titles(result: Result, index: Index, limit: int = 3) -> list[str]:
+    """The titles of the documents whose passages came closest to a question, best first."""
+    titles: list[str] = []
+    for hit in result.passages:
+        doc = index.document(hit.passage.doc_id)
+        title = doc.title if doc else hit.title
+        if title not in titles:
+            titles.append(title)
+    return titles[:limit]
+
+
 def present(result: Result, index: Index, took_ms: float) -> ResultView:
     """The answer page for ``result``: the answer, its sentence marked, and the citations."""
     question = result.question
@@ -106,6 +131,7 @@ def present(result: Result, index: Index, took_ms: float) -> ResultView:
         answer_view = AnswerView(
             text=a.text,
             confidence=percent(a.confidence),
+            sure=a.band == "sure",
             sentence=sentence,
             title=a.title,
             date=doc.date if doc else None,
@@ -113,8 +139,24 @@ def present(result: Result, index: Index, took_ms: float) -> ResultView:
         )
         # The passage the answer was read from is the first citation.
         passages = [a.passage, *(p for p in passages if (p.doc_id, p.start, p.end) != _key(a.passage))]
-    citations = [_citation(p, index.document(p.doc_id), question) for p in passages]
-    return ResultView(question, answer_view is None, answer_view, citations, took_ms)
+    citations = [_citation(p, index.document(p.doc_id), question) for p in distinct_sources(passages)]
+    closest = closest_titles(result, index) if answer_view is None else []
+    return ResultView(question, answer_view is None, answer_view, citations, took_ms, closest)
+
+
+def distinct_sources(passages: list[Passage]) -> list[Passage]:
+    """``passages`` without those that overlap an earlier one of the same document (neighbouring chunks
+    share sentences: they are one source), nor those whose text an earlier one already shows."""
+    kept: list[Passage] = []
+    for p in passages:
+        text = " ".join(p.text.split())
+        if any(
+            (k.doc_id == p.doc_id and k.start < p.end and p.start < k.end) or " ".join(k.text.split()) == text
+            for k in kept
+        ):
+            continue
+        kept.append(p)
+    return kept
 
 
 def _key(p: Passage) -> tuple[str, int, int]:

@@ -152,3 +152,28 @@ def test_a_damaged_confidence_file_is_an_error_naming_it_and_a_missing_one_falls
             load_confidence(broken)
     shipped = load_confidence()
     assert shipped is not None and shipped.features == default_confidence().features
+
+
+def test_an_answer_is_sure_from_the_calibrated_boundary_and_possible_below_it(retriever: Retriever) -> None:
+    (reading,), _ = read(["Which SMS short code reaches the identity service?"], retriever)
+    lenient = default_confidence().with_cost(0.05)  # answers from 5% confidence up
+    p = lenient.probability(reading.scores)
+    assert p > lenient.threshold  # an answer given, so it has a band
+    for sure, band in ((p, "sure"), (p + 1e-6, "possible"), (None, "possible")):
+        result = Reader(retriever.index, confidence=lenient.with_sure(sure)).decide(reading)
+        assert result.answer is not None and result.answer.band == band, sure
+    assert lenient.with_sure(0.0).band(p) == "sure" and lenient.with_cost(99).with_sure(0.0).band(p) == "possible"
+
+
+def test_the_sure_boundary_is_where_the_calibration_answers_stop_being_right_often_enough() -> None:
+    from qa.confidence import sure_threshold
+
+    p = [0.99, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.55]
+    right = [True, True, True, True, False, True, False, False]
+    assert sure_threshold(p, right, accuracy=0.8, min_answers=3) == 0.7  # 5 of 6 from 0.7 up
+    assert sure_threshold(p, right, accuracy=1.0, min_answers=3) == 0.85
+    assert sure_threshold(p, right, accuracy=1.0, min_answers=5) is None
+    c = Confidence.threshold_on("answer_vs_null", 0.0).with_sure(0.8)
+    assert Confidence.from_json(c.to_json()).sure == 0.8 and c.band(0.8) == "sure" and c.band(0.79) == "possible"
+    old = {k: v for k, v in c.to_json().items() if k != "bands"}  # a file written before bands
+    assert Confidence.from_json(old).sure is None and Confidence.from_json(old).band(0.99) == "possible"

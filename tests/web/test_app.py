@@ -160,7 +160,8 @@ def test_openapi_declares_ask_with_its_models(client: TestClient) -> None:
         models["AnswerOut"]["properties"]
     )
     assert models["ErrorOut"]["properties"]["detail"]["type"] == "string"
-    assert "/" not in schema["paths"] and not any(p.startswith("/doc") for p in schema["paths"])
+    assert "/" not in schema["paths"] and not any(p.startswith("/doc/") for p in schema["paths"])  # pages
+    assert "band" in models["AnswerOut"]["required"] and "/documents" in schema["paths"]
 
 
 def test_home_page_is_a_labelled_search_box(client: TestClient) -> None:
@@ -382,3 +383,70 @@ def test_a_date_written_in_the_opening_is_the_documents_date() -> None:
     doc = parse_document("post.md", "post.md", "Civic tech surgery\n\n2 min readNov 1, 2021\n\nA panel met.\n")
     assert doc.date == "2021-11-01"
     assert parse_document("x.md", "x.md", "On Feb 30, 2021 nothing happened.").date is None
+
+
+def test_a_possible_answer_says_check_the_source_and_shows_its_sentence_first(client: TestClient, index: Index) -> None:
+    from qa.answer import Reader, read
+    from qa.confidence import default_confidence
+    from web.deps import templates
+    from web.views import present
+
+    (reading,), _ = read([QUESTION], client.app.state.qa.retriever)
+    lenient = default_confidence().with_cost(0.05)  # answers from 5% confidence up
+    pages = {}
+    for sure, band in ((0.0, "sure"), (None, "possible")):
+        result = Reader(index, confidence=lenient.with_sure(sure)).decide(reading)
+        assert result.answer is not None and result.answer.band == band
+        view = present(result, index, 1.0)
+        pages[band] = templates.env.get_template("index.html").render(
+            question=QUESTION, max_chars=1000, documents=5, view=view, error=None
+        )
+    assert "Possible answer — check the source" in pages["possible"]
+    for band, page in pages.items():  # the sentence first when possible, the answer first when sure
+        first_sentence = page.index('class="sentence"') < page.index('<p class="answer-text">')
+        assert first_sentence == (band == "possible"), band
+    assert "Possible answer" not in pages["sure"]
+    body = ask(client)
+    if body["answer"] is not None:  # /ask and the page show the same band
+        page = client.get("/", params={"q": QUESTION}).text
+        assert body["answer"]["band"] in ("sure", "possible")
+        assert ("Possible answer — check the source" in page) == (body["answer"]["band"] == "possible")
+
+
+def test_documents_are_listed_on_the_home_page_and_as_json(client: TestClient, index: Index) -> None:
+    body = client.get("/documents").json()
+    assert body["total"] == len(index.documents) == len(body["documents"]) and body["offset"] == 0
+    row = next(d for d in body["documents"] if d["doc_id"] == "fellowship.txt")
+    assert row["date"] == "2019-03-01" and row["format"] == "txt" and row["words"] > 10 and row["passages"] >= 1
+    assert client.get(row["href"]).status_code == 200
+    page = client.get("/documents", params={"limit": 2, "offset": 1}).json()
+    assert [d["doc_id"] for d in page["documents"]] == [d["doc_id"] for d in body["documents"][1:3]]
+    assert client.get("/documents", params={"limit": 0}).status_code == 422
+    home = client.get("/").text
+    for d in body["documents"]:
+        assert f'<a href="{d["href"]}">{html.escape(d["title"], quote=False)}' in home.replace("&#34;", '"')
+
+
+def test_the_home_page_offers_example_questions_that_are_answered(client: TestClient) -> None:
+    examples = client.app.state.qa.examples
+    assert 1 <= len(examples) <= 4
+    home = client.get("/").text
+    for question in examples:
+        assert html.escape(question, quote=True) in home
+        assert ask(client, question)["answer"] is not None, question
+
+
+def test_an_abstention_suggests_rephrasing_and_names_the_closest_documents(client: TestClient) -> None:
+    page = client.get("/", params={"q": "How much did the World Bank pay the hackathon winners in 1990?"}).text
+    assert "These documents don't say." in page and "Try naming the programme" in page
+    assert "The closest documents: <em>" in page
+
+
+def test_overlapping_passages_of_a_document_are_one_source() -> None:
+    from qa.types import Passage
+    from web.views import distinct_sources
+
+    text = "One. Two. Three. Four."
+    a, b, c = Passage("d", 0, 9, text[0:9]), Passage("d", 5, 16, text[5:16]), Passage("d", 10, 22, text[10:22])
+    footer = Passage("e", 0, 9, "One.  Two.")  # the same words elsewhere: boilerplate shown once
+    assert distinct_sources([a, b, c, footer]) == [a, c]

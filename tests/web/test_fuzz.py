@@ -39,7 +39,7 @@ def api_schema(web_index: Path, embedder: Embedder) -> Iterator[Any]:
 
 # schemathesis's own pytest integration (``from_fixture``) fails on this pytest (it reads a private
 # attribute pytest 9 dropped), so each operation's strategy drives a plain hypothesis test.
-OPERATIONS = [("POST", "/ask"), ("GET", "/search"), ("GET", "/healthz")]
+OPERATIONS = [("POST", "/ask"), ("GET", "/search"), ("GET", "/documents"), ("GET", "/healthz")]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 
 

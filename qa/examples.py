@@ -1,0 +1,60 @@
+"""Example questions that the current index really answers, for people who do not know what to ask.
+
+Candidates are made from what the documents name (their titles and headings: "What is Pehchaan?"),
+then asked through the product's own pipeline; only those it answers are offered, sure ones first.
+Nothing is hard-coded, so the examples follow the index (and never abstain when asked).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from itertools import chain, zip_longest
+
+from qa.answer import Reader, answer
+from qa.retriever import Retriever
+
+log = logging.getLogger(__name__)
+
+MAX_WORDS = 6
+_NAME = re.compile(r"^[\w’'&().,/-]+(?: [\w’'&().,/-]+)*$")
+
+
+def candidates(retriever: Retriever, limit: int = 12) -> list[str]:
+    """'What is X?' for the short names documents give themselves and their sections, taken in turn
+    from each document so that one long document does not fill the list."""
+    per_doc: list[list[str]] = []
+    seen: set[str] = set()
+    headings: dict[str, list[str]] = {}
+    for p in retriever.index.passages:
+        headings.setdefault(p.doc_id, []).extend(p.heading_path)
+    for doc in retriever.index.documents.values():
+        names = []
+        for name in (doc.title, *headings.get(doc.doc_id, [])):
+            name = " ".join(name.split()).strip(" :.-")
+            key = name.casefold()
+            if key in seen or not 1 <= len(name.split()) <= MAX_WORDS or not _NAME.match(name):
+                continue
+            seen.add(key)
+            names.append(f"What {'are' if _plural(name) else 'is'} {name}?")
+        per_doc.append(names)
+    ordered = [q for q in chain.from_iterable(zip_longest(*per_doc)) if q]
+    return ordered[:limit]
+
+
+def _plural(name: str) -> bool:
+    last = name.split()[-1].lower()
+    return last.endswith("s") and not last.endswith(("ss", "us", "is", "'s", "’s"))
+
+
+def example_questions(retriever: Retriever, reader: Reader, *, limit: int = 4, tries: int = 12) -> list[str]:
+    """Up to ``limit`` of :func:`candidates` (``tries`` of them asked) that the product answers."""
+    asked = candidates(retriever, tries)
+    if not asked or limit < 1:
+        return []
+    results = answer(asked, retriever, reader=reader)
+    answered = [r for r in results if not r.no_answer and r.answer is not None]
+    answered.sort(key=lambda r: (r.answer.band != "sure", -r.confidence))  # type: ignore[union-attr]
+    chosen = [r.question for r in answered[:limit]]
+    log.info("example questions: %d of %d candidates answered; offering %s", len(answered), len(asked), chosen)
+    return chosen
