@@ -212,6 +212,7 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     from eval import corpora, train_qa
+    from eval.qa_data import collect_civic
     from eval.sets import SETS_DIR
     from qa.reader_model import READER_DIR, sha256_file
 
@@ -222,7 +223,7 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     civic, civic_sources = [], {}
     if not args.no_civic:
         sets = _dev_sets(args.corpora, settings)
-        civic = train_qa.collect_civic(sets, top_k=5)
+        civic = collect_civic(sets, top_k=5)
         civic_sources = {f"eval/sets/{n}.jsonl": sha256_file(SETS_DIR / f"{n}.jsonl") for n in corpora.DEV_SETS}
     data = train_qa.TrainData(args.squad_train, args.squad2, civic, civic_sources)
     trainer = train_qa.Trainer(

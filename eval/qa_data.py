@@ -29,12 +29,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eval import squad
 from eval.sets import EvalQuestion
 from index.lexical import tokenize
 from qa.errors import QAError
-from qa.reading import Context
+from qa.reading import Context, passage_context
 from qa.types import Hit
 
 SOURCES = ("squad1", "squad2", "civic")
@@ -188,3 +189,22 @@ def fingerprint(groups: Sequence[Group]) -> str:
         for c in g.contexts:
             digest.update(hashlib.sha1(c.text.encode()).digest())
     return digest.hexdigest()
+
+
+def collect_civic(
+    sets: Sequence[tuple[str, Sequence[EvalQuestion], Any]], top_k: int, part: str = "reader"
+) -> list[Group]:
+    """Civic groups of one half (``reader`` or ``calibration``) of each (name, dev questions, retriever)."""
+    out: list[Group] = []
+    for _, questions, retriever in sets:
+        chosen = [q for q in questions if civic_part(q.id) == part]
+        if not chosen:
+            continue
+        hits = retriever.search([q.question for q in chosen], top_k)
+        docs = retriever.index.documents
+
+        def contexts(h: Sequence[Hit], docs: dict = docs) -> list:
+            return [passage_context(docs[x.passage.doc_id].context_title, x.passage) for x in h]
+
+        out += civic_groups(chosen, hits, contexts)
+    return out

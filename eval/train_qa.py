@@ -34,13 +34,11 @@ from typing import Any
 import numpy as np
 
 from eval import squad
-from eval.qa_data import Group, civic_groups, civic_part, fingerprint, squad2_train_groups, squad_groups
-from eval.sets import EvalQuestion
-from eval.squad_metrics import compute_exact, compute_f1
+from eval.qa_data import Group, fingerprint, squad2_train_groups, squad_groups
+from eval.train_curve import curve_groups, measure
 from qa.errors import QAError
 from qa.reader_model import READER_DIR, ReaderModel, cpu_has_bf16, save_reader_model, sha256_file
-from qa.reading import Windows, WindowSettings, allowed_positions, make_windows, read_windows
-from qa.types import Hit
+from qa.reading import Windows, WindowSettings, allowed_positions, make_windows
 
 log = logging.getLogger(__name__)
 
@@ -195,56 +193,6 @@ def load_tokenizer() -> Any:
     from qa.reader_model import TOKENIZER_SETTINGS
 
     return PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_file()), **TOKENIZER_SETTINGS)
-
-
-def curve_groups(squad2: Path | None, n: int) -> list[Group]:
-    """The first ``n`` questions of the SQuAD 2.0 dev articles (never trained on), each with its own
-    paragraph only: the learning curve's yardstick."""
-    if squad2 is None or n <= 0:
-        return []
-    groups = squad_groups(squad2, rng=random.Random(0), articles=squad.DEV_TITLES, negatives=0, source="curve")
-    return groups[:n]
-
-
-def _squad_answers(group: Group) -> list[str]:
-    c = group.contexts
-    return [c[i].text[a:b] for i, a, b in group.golds]
-
-
-def measure(model: ReaderModel, groups: Sequence[Group], batch: int = 16) -> dict[str, float]:
-    """HasAns F1 never abstaining, NoAns AUC of the answer-vs-null score, best-threshold overall F1."""
-    if not groups:
-        return {}
-    scores, f1s, exacts, answerable = [], [], [], []
-    for i in range(0, len(groups), batch):
-        part = groups[i : i + batch]
-        win = make_windows(model.tokenizer, [(g.question, g.contexts) for g in part], model.settings)
-        s, e = model.logits(win)
-        for g, r in zip(part, read_windows(win, s, e, model.settings, len(part)), strict=True):
-            golds = _squad_answers(g)
-            text = "" if r is None else g.contexts[r.context].text[r.start : r.end]
-            scores.append(-1e9 if r is None else r.span_logprob - r.null_logprob)
-            answerable.append(bool(golds))
-            f1s.append(max((compute_f1(a, text) for a in golds), default=0.0))
-            exacts.append(max((compute_exact(a, text) for a in golds), default=0))
-    y = np.array(answerable)
-    sc = np.array(scores)
-    f1 = np.array(f1s)
-    out = {
-        "questions": float(len(y)),
-        "hasans_f1_forced": 100 * float(f1[y].mean()) if y.any() else 0.0,
-        "hasans_em_forced": 100 * float(np.array(exacts)[y].mean()) if y.any() else 0.0,
-    }
-    if y.any() and (~y).any():
-        ranks = sc.argsort().argsort()
-        pos = ranks[y].astype(float)
-        out["answerable_auc"] = float((pos.sum() - len(pos) * (len(pos) - 1) / 2) / (len(pos) * (~y).sum()))
-        best = max(
-            (float(np.where(sc > t, np.where(y, f1, 0.0), np.where(y, 0.0, 1.0)).mean()), t)
-            for t in np.concatenate([[-np.inf], np.unique(sc)])
-        )
-        out["best_f1"] = 100 * best[0]
-    return out
 
 
 class Trainer:
@@ -512,24 +460,3 @@ def _data_name(path: Path) -> str:
     """A data file as the manifest records it: its folder and name (the sha256 beside it identifies it),
     never this machine's absolute path."""
     return f"{path.parent.name}/{path.name}"
-
-
-def collect_civic(
-    sets: Sequence[tuple[str, Sequence[EvalQuestion], Any]], top_k: int, part: str = "reader"
-) -> list[Group]:
-    """Civic groups of one half (``reader`` or ``calibration``) of each (name, dev questions, retriever)."""
-    from qa.reading import passage_context
-
-    out: list[Group] = []
-    for _, questions, retriever in sets:
-        chosen = [q for q in questions if civic_part(q.id) == part]
-        if not chosen:
-            continue
-        hits = retriever.search([q.question for q in chosen], top_k)
-        docs = retriever.index.documents
-
-        def contexts(h: Sequence[Hit], docs: dict = docs) -> list:
-            return [passage_context(docs[x.passage.doc_id].context_title, x.passage) for x in h]
-
-        out += civic_groups(chosen, hits, contexts)
-    return out
