@@ -99,6 +99,10 @@ class Watcher:
             self.last_error = str(err)
             log.warning("the documents changed but the index could not be refreshed: %s", err)
             return None
+        except Exception as err:  # a bug must not end the watch: the old index keeps serving, /healthz says why
+            self.last_error = f"{type(err).__name__}: {err}"
+            log.exception("the index could not be refreshed")
+            return None
         self.last_error = None
         if not report.up_to_date:
             self.refreshes += 1
