@@ -70,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
 
+    p = sub.add_parser("feedback", help="readers' Right/Wrong feedback on answers")
+    fb = p.add_subparsers(dest="feedback", required=True, parser_class=_Parser)
+    e = fb.add_parser("export", help="write the feedback as eval-set JSONL, the wrong answers marked for review")
+    e.add_argument(
+        "--index", type=Path, help="index folder whose feedback to export (default: $QA_INDEX_DIR or .index)"
+    )
+    e.add_argument("--out", type=Path, help="write here (default: print the lines)")
+
     from eval.commands import add_commands  # eval, bench, train-reader
 
     add_commands(sub, _Parser, positive_int)
@@ -113,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ask": cmd_ask,
             "eval": commands.cmd_eval,
             "serve": cmd_serve,
+            "feedback": cmd_feedback,
             "bench": commands.cmd_bench,
             "train-reader": commands.cmd_train_reader,
         }
@@ -335,6 +344,25 @@ def prepare_serve(paths: Sequence[Path], index_dir: Path, settings: Settings) ->
     report = build_index(sources, index_dir, settings)
     print(f"{index_dir}: {report.passages} passages, built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return None, sources  # the app loads what was just built
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    """``qa feedback export``: the feedback stored beside the index, as eval-set lines for ``qa eval --set``."""
+    from qa.feedback import FeedbackStore, export_cases, feedback_path
+
+    store = FeedbackStore(feedback_path(_index_dir(args, settings)))
+    cases = export_cases(store.rows())
+    lines = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases)
+    review = sum(1 for c in cases if c.get("review"))
+    if args.out:
+        tmp = args.out.with_name(f".{args.out.name}.tmp")
+        tmp.write_text(lines, encoding="utf-8")
+        tmp.replace(args.out)
+    else:
+        sys.stdout.write(lines)
+    where = f" to {args.out}" if args.out else ""
+    print(f"{len(cases)} cases from {store.path}{where} ({review} marked for review)", file=sys.stderr)
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

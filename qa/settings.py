@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     examples: int = Field(
         4, ge=0, le=10, description="Example questions on the home page, checked at start-up to be answered"
     )
+    feedback: bool = Field(True, description="Right/Wrong under each answer, stored beside the index")
     log_questions: bool = Field(False, description="Put the question's text in the web app's access log")
     admin_key: str | None = Field(None, description="Key for the web app's /admin endpoints (None: disabled)")
 

@@ -16,9 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from index.embed import Embedder
 from index.store import BuildReport, Index, build
 from qa.answer import answer
+from qa.feedback import FeedbackStore, feedback_path
 from qa.retriever import Retriever
 from qa.settings import Settings, get_settings
-from web import admin, api, errors
+from web import admin, api, errors, feedback
 from web.admin import reload_index
 from web.batching import MicroBatcher
 from web.deps import WEB, Served, answer_batch, examples_for
@@ -100,6 +101,7 @@ def create_app(
         access_log.setLevel(logging.INFO)  # its lines show wherever logging is set up, whatever the root level
     app.include_router(api.router(settings, ask_request))
     app.include_router(admin.router(settings))
+    app.include_router(feedback.router(settings, FeedbackStore(feedback_path(settings.index_dir))))
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app

@@ -30,6 +30,7 @@ def home(request: Request, state: State, q: str | None = None) -> Response:
         "examples": [(e, "/?" + urlencode({"q": e})) for e in state.examples],
         "view": None,
         "error": None,
+        "feedback": state.settings.feedback,
     }
     if not q:
         return templates.TemplateResponse(request, "index.html", context)

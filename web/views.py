@@ -41,6 +41,9 @@ class AnswerView:
     text: str
     confidence: str
     sure: bool
+    doc_id: str
+    start: int
+    end: int
     sentence: Marked
     title: str
     date: str | None
@@ -132,6 +135,9 @@ def present(result: Result, index: Index, took_ms: float) -> ResultView:
             text=a.text,
             confidence=percent(a.confidence),
             sure=a.band == "sure",
+            doc_id=a.doc_id,
+            start=a.start,
+            end=a.end,
             sentence=sentence,
             title=a.title,
             date=doc.date if doc else None,

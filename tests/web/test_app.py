@@ -399,7 +399,7 @@ def test_a_possible_answer_says_check_the_source_and_shows_its_sentence_first(cl
         assert result.answer is not None and result.answer.band == band
         view = present(result, index, 1.0)
         pages[band] = templates.env.get_template("index.html").render(
-            question=QUESTION, max_chars=1000, documents=5, view=view, error=None
+            question=QUESTION, max_chars=1000, documents=5, view=view, error=None, feedback=True
         )
     assert "Possible answer — check the source" in pages["possible"]
     for band, page in pages.items():  # the sentence first when possible, the answer first when sure

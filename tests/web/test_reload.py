@@ -15,8 +15,8 @@ from index.store import build
 from qa.settings import Settings
 from tests.conftest import THREE_DOCS, write_corpus
 from tests.web.conftest import local_client
-from web.admin import WrongKeyGuard
 from web.app import create_app
+from web.limits import RateGuard
 
 KEY = "s3cret-admin-key"
 QUESTION = "What is the SMS short code of Pehchaan?"
@@ -135,12 +135,12 @@ def test_regression_wrong_admin_keys_are_rate_limited(web_index: Path, embedder:
         assert client.post("/ask", json={"question": QUESTION}).status_code == 200  # questions are not limited
 
 
-def test_the_wrong_key_guard_counts_per_client_and_in_all_and_forgets_after_its_window() -> None:
-    guard = WrongKeyGuard(per_client=2, overall=3, window_s=0.3)
-    guard.failed("a")
-    guard.failed("a")
+def test_the_rate_guard_counts_per_client_and_in_all_and_forgets_after_its_window() -> None:
+    guard = RateGuard(per_client=2, overall=3, window_s=0.3)
+    guard.count("a")
+    guard.count("a")
     assert guard.wait_s("a") > 0 and guard.wait_s("b") == 0
-    guard.failed("b")
+    guard.count("b")
     assert guard.wait_s("c") > 0  # three in all: everyone waits
     time.sleep(0.35)
     assert guard.wait_s("a") == guard.wait_s("c") == 0
