@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from index.store import Index
+from qa.feedback import FeedbackStore, export_cases, feedback_path
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -83,6 +84,15 @@ def test_ask_read_the_answer_and_follow_the_citation(browser: Any, live_server: 
         page.get_by_role("link", name="Back to the answer").click()
         page.wait_for_load_state()
         expect(page.locator(".answer-text")).to_have_text(answer.inner_text())
+
+        # Say it is wrong, with a note: a plain form, no JavaScript; the case is stored beside the index.
+        page.get_by_label("If it is wrong, what is the right answer? (optional)").fill("about 250,000")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Wrong").click()
+        expect(page.locator("h1")).to_have_text("Thank you")
+        rows = FeedbackStore(feedback_path(index.path)).rows()
+        assert rows[-1]["verdict"] == "wrong" and rows[-1]["note"] == "about 250,000"
+        assert export_cases(rows)[-1]["review"] is True
         assert not problems, problems  # no CSP violations, no missing stylesheet or icon
     finally:
         context.close()
