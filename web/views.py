@@ -102,11 +102,9 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 def documents_page(index: Index, limit: int, offset: int) -> DocumentsOut:
     """The documents of ``index`` from ``offset`` (at most ``limit``), as ``GET /documents`` and the home page
     list them."""
-    counts: dict[str, int] = {}
-    for p in index.passages:
-        counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
+    counts = index.manifest["documents"]  # per-document passage counts, written by the build
     docs = list(index.documents.values())
-    page = [DocumentOut.of(d, counts.get(d.doc_id, 0)) for d in docs[offset : offset + limit]]
+    page = [DocumentOut.of(d, int(counts[d.doc_id].get("passages", 0))) for d in docs[offset : offset + limit]]
     return DocumentsOut(total=len(docs), offset=offset, documents=page)
 
 

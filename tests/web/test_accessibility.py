@@ -7,7 +7,6 @@ check is injected with the CSP bypassed, as a test harness.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +14,7 @@ import pytest
 
 from index.store import Index
 from tests.conftest import ROOT
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web.conftest import CHROMIUM
 
 AXE = ROOT / ".cache" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
 INSTALL = "npm install --prefix .cache/axe-core axe-core@4.14.1"
@@ -24,18 +23,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent: install Debian's chromium"),
     pytest.mark.skipif(not AXE.exists(), reason=f"{AXE} is absent: `{INSTALL}` (.ci/run does)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def pages(index: Index) -> dict[str, str]:
