@@ -19,6 +19,9 @@ from qa.settings import PROJECT_ROOT, Settings
 SHARED = PROJECT_ROOT.parent / "shared"
 
 
+SERVED_INDEX = "index folder (default: $QA_INDEX_DIR or .index, built from the seeds)"
+
+
 def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int: Callable[[str], int]) -> None:
     """Add ``eval``, ``bench`` (and its benchmarks) and ``train-reader`` to the sub-parsers ``sub``."""
     p = sub.add_parser("eval", help="accuracy, abstention and latency on eval sets, baselines side by side")
@@ -80,13 +83,16 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser], positive
         help="with no checkpoint in --work-dir, continue the plan from these exported weights (e.g. qa/models/reader)",
     )
     lat = bench.add_parser("latency", help="warm /ask latency over 100 questions on a live uvicorn")
-    lat.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built from the seeds)")
+    lat.add_argument("--index", type=Path, help=SERVED_INDEX)
     lat.add_argument("--n", type=positive_int, default=100, help="questions to send (default 100)")
     ld = bench.add_parser("load", help="concurrent clients against a real `qa serve` on 127.0.0.1")
-    ld.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built from the seeds)")
+    ld.add_argument("--index", type=Path, help=SERVED_INDEX)
     ld.add_argument("--clients", type=positive_int, default=20, help="concurrent clients (default 20)")
     ld.add_argument("--seconds", type=positive_int, default=60, help="how long to run (default 60)")
     ld.add_argument("--max-requests", type=positive_int, default=100_000, help="stop after this many requests")
+    cold = bench.add_parser("cold", help="a terminal `qa ask` from a fresh process, per engine")
+    cold.add_argument("--index", type=Path, help=SERVED_INDEX)
+    cold.add_argument("--runs", type=positive_int, default=5, help="processes per engine (default 5)")
     cb = bench.add_parser("confidence", help="the confidence model's inputs compared, held out on civic dev")
     cb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     rb = bench.add_parser("reader", help="the trained reader's speed-ups (precision, passages read) against accuracy")
@@ -291,6 +297,13 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(load_bench.format_report(report))
         return 0 if report.errors == 0 else 1
+    if args.bench == "cold":
+        from eval import cold_bench
+
+        index_dir = _served_index(args, settings)
+        rows = cold_bench.run(index_dir, args.runs)
+        print(cold_bench.format_rows(rows, index_dir))
+        return 0 if all(r.answered for r in rows) else 1
     if args.bench == "confidence":
         from eval import calibration
 

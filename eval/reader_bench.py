@@ -5,7 +5,8 @@ questions (both sets, each retrieved from its own documents; top 5 passages retr
 question at a time, as ``/ask`` does. Printed per variant: reading time per question (p50, p95;
 retrieval excluded), answer-in-answer-or-sentence accuracy never abstaining, and span F1 on the
 answerable questions. Precisions: ``fp32``; ``bf16`` autocast (only where the CPU computes
-bfloat16 natively); ``int8`` dynamic quantisation of the linear layers.
+bfloat16 natively); ``int8`` dynamic quantisation of the linear layers; ``numpy`` (float32 without torch,
+what a terminal ``qa ask`` runs).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class VariantRow:
 
 
 def default_variants() -> list[Variant]:
-    precisions = ["fp32", *(["bf16"] if cpu_has_bf16() else []), "int8"]
+    precisions = ["fp32", *(["bf16"] if cpu_has_bf16() else []), "int8", "numpy"]
     best = "bf16" if cpu_has_bf16() else "fp32"
     return [Variant(p, 5) for p in precisions] + [Variant(best, 3), Variant(best, 2)]
 

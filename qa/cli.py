@@ -154,10 +154,10 @@ def _index_dir(args: argparse.Namespace, settings: Settings) -> Path:
     return args.index or settings.index_dir
 
 
-def embedder_for(settings: Settings) -> Any:
+def embedder_for(settings: Settings, engine: str = "torch") -> Any:
     from index.embed import Embedder
 
-    return Embedder(settings.model, settings.model_path)
+    return Embedder(settings.model, settings.model_path, engine=engine)
 
 
 def _max_file_bytes(settings: Settings) -> int:
@@ -205,11 +205,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def load_retriever(index_dir: Path, settings: Settings) -> Any:
+def load_retriever(index_dir: Path, settings: Settings, engine: str = "torch") -> Any:
     from index.store import Index
     from qa.retriever import Retriever
 
-    embedder = embedder_for(settings)
+    embedder = embedder_for(settings, engine)
     index = Index.load(index_dir, model_name=embedder.name)
     return Retriever(index, embedder, settings.fusion_settings())
 
@@ -221,7 +221,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not args.question:
         print("qa search: error: the question is empty; ask something in words", file=sys.stderr)
         return EXIT_USAGE
-    retriever = load_retriever(_index_dir(args, settings), settings)
+    retriever = load_retriever(_index_dir(args, settings), settings, engine="numpy")  # one query: start fast
     hits = retriever.search([args.question], args.k, mode=args.mode)[0]
     if args.json:
         rows = [
@@ -258,15 +258,18 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.answer import answer
+    from qa.answer import answer, reader_for
     from qa.questions import clean_question
 
     args.question = clean_question(args.question)
     if not args.question:
         print("qa ask: error: the question is empty; ask something in words", file=sys.stderr)
         return EXIT_USAGE
-    retriever = load_retriever(_index_dir(args, settings), settings)
-    reader = settings.reader(retriever.index)
+    # One question from a terminal: "auto" runs the networks in NumPy, which starts in a second where
+    # importing torch takes several (same weights, float32); a precision set explicitly is honoured.
+    precision = "numpy" if settings.reader_precision == "auto" else settings.reader_precision
+    retriever = load_retriever(_index_dir(args, settings), settings, "numpy" if precision == "numpy" else "torch")
+    reader = reader_for(retriever.index, precision, settings.reader_passages)
     result = answer([args.question], retriever, top_k=args.k, threshold=settings.answer_threshold, reader=reader)[0]
     if args.json:
         from web.schemas import AskResponse  # the /ask shape: pydantic only, no FastAPI

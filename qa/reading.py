@@ -21,8 +21,10 @@ serving, evaluation and training all call it. Nothing here imports torch: it is 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,16 +127,62 @@ class Windows:
         )
 
 
-def _truncate_question(tokenizer: Any, question: str, limit: int) -> str:
-    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
-    offsets = enc["offset_mapping"]
+class WindowTokenizer:
+    """The reader's word-piece tokenizer (a ``tokenizer.json``), run with the ``tokenizers`` library alone
+    (no transformers import): questions on their own, and question + context pairs cut into windows.
+
+    It yields what transformers' fast tokenizer yields for the same file with ``truncation="only_second"``,
+    ``stride`` and overflowing tokens (a test checks it), in the same order: each pair's first window, then
+    the windows it overflowed into.
+    """
+
+    def __init__(self, file: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.file = file
+        self._single = Tokenizer.from_file(str(file))
+        self._single.no_truncation()
+        self._single.no_padding()
+        self._pairs: dict[tuple[int, int], Any] = {}
+        self._lock = threading.Lock()
+
+    def token_id(self, token: str) -> int | None:
+        """The id of ``token`` (``"[CLS]"``), or ``None`` when the vocabulary lacks it."""
+        found = self._single.token_to_id(token)
+        return None if found is None else int(found)
+
+    def question_offsets(self, question: str) -> list[tuple[int, int]]:
+        """The character range of each word piece of ``question`` (no special tokens)."""
+        return list(self._single.encode(question, add_special_tokens=False).offsets)
+
+    def windows(self, pairs: Sequence[tuple[str, str]], max_length: int, stride: int) -> list[tuple[int, Any]]:
+        """``(pair index, encoding)`` of every window of ``pairs``; encodings have ``ids``, ``type_ids``,
+        ``offsets`` and ``sequence_ids``."""
+        key = (max_length, stride)
+        with self._lock:
+            tokenizer = self._pairs.get(key)
+            if tokenizer is None:
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_file(str(self.file))
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(max_length, stride=stride, strategy="only_second")
+                self._pairs[key] = tokenizer
+        out: list[tuple[int, Any]] = []
+        for i, enc in enumerate(tokenizer.encode_batch(list(pairs))):
+            out.extend((i, e) for e in (enc, *enc.overflowing))
+        return out
+
+
+def _truncate_question(tokenizer: WindowTokenizer, question: str, limit: int) -> str:
+    offsets = tokenizer.question_offsets(question)
     if len(offsets) <= limit:
         return question
     return question[: offsets[limit - 1][1]]
 
 
 def make_windows(
-    tokenizer: Any,
+    tokenizer: WindowTokenizer,
     groups: Sequence[tuple[str, Sequence[Context]]],
     settings: WindowSettings = WindowSettings(),
 ) -> Windows:
@@ -150,19 +198,9 @@ def make_windows(
             owners.append((g, c, ctx.body_start))
     if not texts:
         raise ValueError("no context to read")
-    enc = tokenizer(
-        questions,
-        texts,
-        truncation="only_second",
-        max_length=settings.max_length,
-        stride=settings.stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-        return_token_type_ids=True,
-        padding=False,
-    )
-    n = len(enc["input_ids"])
-    length = max(len(ids) for ids in enc["input_ids"])
+    encoded = tokenizer.windows(list(zip(questions, texts, strict=True)), settings.max_length, settings.stride)
+    n = len(encoded)
+    length = max(len(e.ids) for _, e in encoded)
     input_ids = np.zeros((n, length), np.int64)
     attention = np.zeros((n, length), np.int64)
     types = np.zeros((n, length), np.int64)
@@ -170,17 +208,16 @@ def make_windows(
     ends = np.full((n, length), -1, np.int32)
     group = np.zeros(n, np.int32)
     context = np.zeros(n, np.int32)
-    sample = enc["overflow_to_sample_mapping"]
-    for w in range(n):
-        ids = enc["input_ids"][w]
+    for w, (sample, enc) in enumerate(encoded):
+        ids = enc.ids
         k = len(ids)
         input_ids[w, :k] = ids
         attention[w, :k] = 1
-        types[w, :k] = enc["token_type_ids"][w]
-        g, c, body_start = owners[sample[w]]
+        types[w, :k] = enc.type_ids
+        g, c, body_start = owners[sample]
         group[w], context[w] = g, c
-        seq = enc.sequence_ids(w)
-        for t, (a, b) in enumerate(enc["offset_mapping"][w]):
+        seq = enc.sequence_ids
+        for t, (a, b) in enumerate(enc.offsets):
             if seq[t] == 1 and b > a and a >= body_start:
                 starts[w, t], ends[w, t] = a, b
     return Windows(input_ids, attention, types, starts, ends, group, context)

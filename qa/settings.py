@@ -39,8 +39,12 @@ class Settings(BaseSettings):
     answer_threshold: float | None = Field(
         None, ge=0, le=1, description="Abstain below this confidence (default: the calibration's cost/(1+cost))"
     )
-    reader_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
-        "auto", description="How the reader computes: auto = bf16 where the CPU has it, else fp32; int8 is quantised"
+    reader_precision: Literal["auto", "fp32", "bf16", "int8", "numpy"] = Field(
+        "auto",
+        description=(
+            "How the reader computes: auto = bf16 where the CPU has it, else fp32 (and numpy for a one-shot"
+            " `qa ask`); int8 is quantised; numpy is fp32 without torch"
+        ),
     )
     reader_passages: int = Field(
         5, ge=1, le=20, description="Retrieved passages the reader reads (the rest are listed)"

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from qa.errors import InvalidQueryError
 from web.deps import AppState, answer_question, app_state, note_question, templates
 from web.errors import describe, error_page, status_for
-from web.views import cut, documents_page, parse_range, present
+from web.render import ANSWER, CITED, Highlight, render
+from web.views import documents_page, parse_range, present
 
 State = Annotated[AppState, Depends(app_state)]
 HOME_DOCUMENTS = 50  # listed on the home page (GET /documents pages through all of them)
@@ -51,21 +52,37 @@ def home(request: Request, state: State, q: str | None = None) -> Response:
 
 @pages.get("/doc/{doc_id:path}")
 def document(
-    request: Request, state: State, doc_id: str, start: str | None = None, end: str | None = None, q: str | None = None
+    request: Request,
+    state: State,
+    doc_id: str,
+    start: str | None = None,
+    end: str | None = None,
+    context_from: Annotated[str | None, Query(alias="from")] = None,
+    context_to: Annotated[str | None, Query(alias="to")] = None,
+    q: str | None = None,
 ) -> Response:
+    """A document, rendered; ``start``/``end`` mark the answer strongly, ``from``/``to`` its sentence (or a
+    cited passage) lightly."""
     parts = doc_id.replace("\\", "/").split("/")
     doc = None if ".." in parts or "\x00" in doc_id else state.index.document(doc_id)
     if doc is None:
         return error_page(request, 404, "No document has this id. Ask a question to find the documents.")
-    span = parse_range(start, end, len(doc.text))
+    answer = parse_range(start, end, len(doc.text))
+    cited = parse_range(context_from, context_to, len(doc.text))
+    highlights = tuple(Highlight(*span, kind) for span, kind in ((answer, ANSWER), (cited, CITED)) if span is not None)
     # The page shows the body: front matter and a leading ` date` line are metadata, shown as such.
-    shown = min(doc.body_start, span[0]) if span else doc.body_start
-    marked = cut(doc.text[shown:], span[0] - shown, span[1] - shown) if span else None
+    shown = min([doc.body_start, *(h.start for h in highlights)])
+    asked = (start, end, context_from, context_to)
     context = {
         "doc": doc,
-        "text": doc.text[shown:],
-        "marked": marked,
-        "bad_range": marked is None and (start is not None or end is not None),
+        "body": render(doc.text, shown, highlights),
+        "marked": bool(highlights),
+        "answer_marked": answer is not None and cited is not None,
+        "bad_range": any(v is not None for v in asked)
+        and (
+            ((start, end) != (None, None) and answer is None)
+            or ((context_from, context_to) != (None, None) and cited is None)
+        ),
         "back": "/?" + urlencode({"q": q}) if q else None,
     }
     return templates.TemplateResponse(request, "document.html", context)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from index.store import Index
-from qa.types import Document, Passage, Result
+from qa.types import Answer, Document, Passage, Result
 from web.schemas import DocumentOut, DocumentsOut
 
 EXCERPT_CHARS = 280
@@ -75,17 +75,25 @@ def parse_range(start: str | None, end: str | None, length: int) -> tuple[int, i
     return (s, e) if 0 <= s < e <= length else None
 
 
-def doc_href(doc_id: str, start: int | None = None, end: int | None = None, question: str | None = None) -> str:
-    """The document page's URL, with the range to highlight and the question to go back to."""
+def doc_href(
+    doc_id: str,
+    answer: tuple[int, int] | None = None,
+    cited: tuple[int, int] | None = None,
+    question: str | None = None,
+) -> str:
+    """The document page's URL: the answer's range (marked strongly), the cited range around it (marked
+    lightly) and the question to go back to."""
     href = "/doc/" + quote(doc_id, safe="/")
     params: dict[str, str | int] = {}
-    if start is not None and end is not None:
-        params = {"start": start, "end": end}
+    if answer is not None:
+        params.update(start=answer[0], end=answer[1])
+    if cited is not None:
+        params.update({"from": cited[0], "to": cited[1]})
     if question:
         params["q"] = question
     if params:
         href += "?" + urlencode(params)
-    return href + ("#hl" if start is not None else "")
+    return href + ("#hl" if answer is not None or cited is not None else "")
 
 
 def percent(confidence: float) -> str:
@@ -139,11 +147,12 @@ def present(result: Result, index: Index, took_ms: float) -> ResultView:
             sentence=sentence,
             title=a.title,
             date=doc.date if doc else None,
-            href=doc_href(a.doc_id, a.start, a.end, question),
+            href=doc_href(a.doc_id, (a.start, a.end), (s.start, s.end), question),
         )
         # The passage the answer was read from is the first citation.
         passages = [a.passage, *(p for p in passages if (p.doc_id, p.start, p.end) != _key(a.passage))]
-    citations = [_citation(p, index.document(p.doc_id), question) for p in distinct_sources(passages)]
+    answer = result.answer if answer_view is not None else None
+    citations = [_citation(p, index.document(p.doc_id), question, answer) for p in distinct_sources(passages)]
     closest = closest_titles(result, index) if answer_view is None else []
     return ResultView(question, answer_view is None, answer_view, citations, took_ms, closest)
 
@@ -167,13 +176,15 @@ def _key(p: Passage) -> tuple[str, int, int]:
     return (p.doc_id, p.start, p.end)
 
 
-def _citation(p: Passage, doc: Document | None, question: str) -> Citation:
+def _citation(p: Passage, doc: Document | None, question: str, answer: Answer | None) -> Citation:
+    """A source of the page: the passage marked lightly, and the answer strongly when it stands in it."""
     title = doc.title if doc else p.doc_id
+    holds = answer is not None and answer.doc_id == p.doc_id and p.start <= answer.start and answer.end <= p.end
     headings = " › ".join(h for h in p.heading_path if h != title)
     return Citation(
         title=title,
         date=doc.date if doc else None,
-        href=doc_href(p.doc_id, p.start, p.end, question),
+        href=doc_href(p.doc_id, (answer.start, answer.end) if holds else None, (p.start, p.end), question),
         excerpt=excerpt(p.text),
         headings=headings,
     )

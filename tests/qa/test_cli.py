@@ -147,3 +147,36 @@ def test_index_without_paths_refreshes_from_the_recorded_sources(
     out = capsys.readouterr().out
     assert "2 documents" in out and "1 removed" in out
     assert sorted(json.loads((idx / "manifest.json").read_text())["documents"]) == ["fellowship.txt", "pehchaan.md"]
+
+
+def test_ask_starts_without_torch_and_answers_as_the_torch_reader_does(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A terminal `qa ask` took 6-9 s, most of it importing torch and transformers: it now runs the same
+    networks in NumPy (float32) and answers as the float32 torch reader does."""
+    idx = tmp_path / "idx"
+    assert main(["index", str(corpus), "--index", str(idx)]) == 0
+    question = "When does the fellowship cohort start?"
+    code = (
+        "import sys; from qa.cli import main; rc = main(sys.argv[1:]); "
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules), "
+        "file=sys.stderr); sys.exit(rc)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, "ask", question, "--json", "--index", str(idx)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.strip().splitlines()[-1] == "[]"
+    light = json.loads(run.stdout)["answer"]
+    capsys.readouterr()
+    monkeypatch.setenv("QA_READER_PRECISION", "fp32")
+    get_settings.cache_clear()
+    assert main(["ask", question, "--json", "--index", str(idx)]) == 0
+    full = json.loads(capsys.readouterr().out)["answer"]
+    assert light is not None and full is not None and light["text"] == "July"
+    assert (light["doc_id"], light["start"], light["end"]) == (full["doc_id"], full["start"], full["end"])
+    assert abs(light["confidence"] - full["confidence"]) < 1e-3

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.errors import ReaderModelError
@@ -54,3 +55,19 @@ def test_a_manifest_without_hashes_is_refused(copy: Path) -> None:
 def test_an_unknown_precision_is_refused() -> None:
     with pytest.raises(ValueError, match="precision"):
         load_reader_model(READER_DIR, precision="fp8")
+
+
+def test_the_numpy_reader_reads_as_the_torch_one(reader_model: ReaderModel) -> None:
+    """`qa ask` reads with NumPy (no torch to import); its logits are the float32 network's."""
+    from qa.reading import Context, make_windows
+
+    light = load_reader_model(READER_DIR, precision="numpy")
+    assert light.precision == "numpy"
+    full = load_reader_model(READER_DIR, precision="fp32")
+    groups = [
+        ("Who signed the MOU?", [Context("PITB and Code for Pakistan signed an MOU in 2021. " * 9), Context("x")]),
+        ("When?", [Context("The fellowship starts in July.")]),
+    ]
+    windows = make_windows(full.tokenizer, groups, full.settings)
+    for ours, theirs in zip(light.logits(windows), full.logits(windows), strict=True):
+        assert ours.shape == theirs.shape and np.abs(ours - theirs).max() < 1e-3

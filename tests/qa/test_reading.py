@@ -30,7 +30,7 @@ def test_context_prefix_is_never_answerable_and_body_offsets_are_characters(read
     tokens = [ctx.text[a:b] for a, b in zip(starts, ends, strict=True) if a >= 0]
     assert tokens[0] == "Applicants" and tokens[-1] == "."  # question and prefix tokens are excluded
     assert all(a >= ctx.body_start for a in starts if a >= 0)
-    assert (w.input_ids[0, 0], starts[0]) == (reader_model.tokenizer.cls_token_id, -1)
+    assert (w.input_ids[0, 0], starts[0]) == (reader_model.tokenizer.token_id("[CLS]"), -1)
 
 
 def test_a_long_context_overflows_into_overlapping_windows_of_one_group(reader_model: ReaderModel) -> None:
@@ -100,3 +100,34 @@ def test_read_windows_reads_each_group_of_a_batch(reader_model: ReaderModel) -> 
     assert second is None and first is not None
     ctx = passage_context("Board", passage)
     assert ctx.text[first.start : first.end] == "2020"
+
+
+def test_windows_are_what_transformers_fast_tokenizer_makes(reader_model: ReaderModel) -> None:
+    """The reader tokenises with the `tokenizers` library alone; transformers' fast tokenizer on the same file
+    (what the reader was trained with before) makes the same windows: ids, types, offsets, overflow order."""
+    from transformers import PreTrainedTokenizerFast
+
+    from qa.reader_model import TOKENIZER_SETTINGS
+
+    hf = PreTrainedTokenizerFast(tokenizer_file=str(reader_model.path / "tokenizer.json"), **TOKENIZER_SETTINGS)
+    questions = ["Who runs the Ünïcode café in Peshawar?", "   What is 数字 Pakistan?  " + "why " * 60]
+    texts = ["Short passage.", "Long passage about Pehchaan and the portal, ٹیکس and taxes. " * 40]
+    pairs = [(q, t) for q in questions for t in texts]
+    ours = reader_model.tokenizer.windows(pairs, max_length=128, stride=32)
+    theirs = hf(
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+        truncation="only_second",
+        max_length=128,
+        stride=32,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        return_token_type_ids=True,
+    )
+    assert len(ours) == len(theirs["input_ids"]) > len(pairs)
+    for w, (sample, enc) in enumerate(ours):
+        assert sample == theirs["overflow_to_sample_mapping"][w]
+        assert enc.ids == theirs["input_ids"][w] and enc.type_ids == theirs["token_type_ids"][w]
+        assert [tuple(o) for o in enc.offsets] == [tuple(o) for o in theirs["offset_mapping"][w]]
+        assert enc.sequence_ids == theirs.sequence_ids(w)
+    assert reader_model.tokenizer.question_offsets("why " * 3) == [(0, 3), (4, 7), (8, 11)]

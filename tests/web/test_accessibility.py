@@ -27,11 +27,12 @@ pytestmark = [
 
 def pages(index: Index) -> dict[str, str]:
     brt = next(p for p in index.passages if "250,000" in p.text)
+    a0 = brt.start + brt.text.index("250,000")
     return {
         "home": "/",
         "answer": "/?" + urlencode({"q": "How many passengers does the Peshawar BRT carry a day?"}),
         "abstention": "/?" + urlencode({"q": "How much did the World Bank pay the hackathon winners in 1990?"}),
-        "document": f"/doc/{brt.doc_id}?start={brt.start}&end={brt.end}#hl",
+        "document": f"/doc/{brt.doc_id}?start={a0}&end={a0 + 7}&from={brt.start}&to={brt.end}#hl",
         "error": "/doc/nope.md",
     }
 

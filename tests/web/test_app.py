@@ -27,8 +27,18 @@ from web.app import create_app
 QUESTION = "What is the SMS short code of Pehchaan?"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 JSON = {"content-type": "application/json"}
-MARK = re.compile(r"<mark([^>]*)>(.*?)</mark>", re.S)
-DOC_TEXT = re.compile(r'<div class="doc-text">(.*?)</div>', re.S)
+MARK = re.compile(r'<mark class="hl-(answer|cited)"( id="hl")?>(.*?)</mark>', re.S)
+DOC_BODY = re.compile(r'<div class="doc-body">(.*)</div>\s*</article>', re.S)
+TAG = re.compile(r"<[^>]+>")
+# What the document page shows of pehchaan.md (THREE_DOCS): its blocks' text, without front matter or markup.
+PEHCHAAN_SHOWN = (
+    "Pehchaan"
+    "Pehchaan is the digital identity service of Khyber Pakhtunkhwa. Citizens sign in once and reach every "
+    "provincial e-service."
+    "Channels"
+    "Available channels:"
+    "mobile appweb portalSMS short code 8070"
+)
 
 
 def ask(client: TestClient, question: str = QUESTION, **extra: Any) -> dict[str, Any]:
@@ -196,12 +206,14 @@ def test_answer_page_marks_the_answer_and_cites_passages(client: TestClient, ind
         assert doc is not None and html.unescape(title) == doc.title and url.fragment == "hl"
         assert (doc.date or "undated") in date
         params = parse_qs(url.query)
-        assert params["q"] == [QUESTION] and int(params["start"][0]) < int(params["end"][0])
+        assert params["q"] == [QUESTION] and int(params["from"][0]) < int(params["to"][0])
+    # The first source is the passage the answer was read from: it marks the passage and the answer in it.
     first = parse_qs(urlsplit(html.unescape(links[0][0])).query)
     assert any(
-        p["doc_id"] == answer["doc_id"] and [str(p["start"])] == first["start"] and [str(p["end"])] == first["end"]
+        p["doc_id"] == answer["doc_id"] and [str(p["start"])] == first["from"] and [str(p["end"])] == first["to"]
         for p in body["passages"]
     )
+    assert (first["start"], first["end"]) == ([str(answer["start"])], [str(answer["end"])])
 
 
 def test_no_answer_page_says_so_and_shows_related_passages(client: TestClient) -> None:
@@ -235,36 +247,55 @@ def test_untrusted_text_renders_inert(client: TestClient, index: Index) -> None:
     page = client.get("/doc/unsafe.md", params={"start": start, "end": start + len(SCRIPT), "q": question}).text
     assert "<script" not in page.lower()
     assert f"<h1>Notes {ESCAPED_SCRIPT}</h1>" in page
-    assert f'<mark id="hl">{ESCAPED_SCRIPT}</mark>' in page
+    assert f'<mark class="hl-answer" id="hl">{ESCAPED_SCRIPT}</mark>' in page
     assert "&#34;quotes&#34; &amp; &lt;b&gt;tags&lt;/b&gt;" in page
 
 
-def _document_parts(page: str) -> tuple[str, str | None, str]:
-    """The document page's text before, inside and after its highlight, unescaped."""
-    body = DOC_TEXT.search(page)
+def _shown(page: str) -> str:
+    """The text the document page shows: its body without tags, unescaped."""
+    body = DOC_BODY.search(page)
     assert body is not None
-    found = MARK.search(body.group(1))
-    if found is None:
-        return html.unescape(body.group(1)), None, ""
-    assert found.group(1) == ' id="hl"'
-    before, after = body.group(1)[: found.start()], body.group(1)[found.end() :]
-    return html.unescape(before), html.unescape(found.group(2)), html.unescape(after)
+    return html.unescape(TAG.sub("", body.group(1)))
 
 
-def test_document_page_highlights_the_cited_range_from_offsets(client: TestClient, index: Index) -> None:
+def _marks(page: str) -> list[tuple[str, str, bool]]:
+    """The document page's marks in order: (kind, text, whether it is the ``#hl`` anchor)."""
+    body = DOC_BODY.search(page)
+    assert body is not None
+    found = MARK.finditer(body.group(1))
+    return [(m.group(1), html.unescape(TAG.sub("", m.group(3))), bool(m.group(2))) for m in found]
+
+
+def test_document_page_marks_the_answer_and_its_sentence_from_offsets(client: TestClient, index: Index) -> None:
     doc = index.document("transit/brt.md")
     assert doc is not None
-    passage = next(p for p in index.passages if p.doc_id == doc.doc_id and "250,000" in p.text)
-    response = client.get(f"/doc/{doc.doc_id}", params={"start": passage.start, "end": passage.end})
+    sentence = "The Peshawar BRT carries about 250,000 passengers a day on its Zu buses."
+    s0 = doc.text.index(sentence)
+    a0 = doc.text.index("about 250,000")
+    params = {"start": a0, "end": a0 + len("about 250,000"), "from": s0, "to": s0 + len(sentence)}
+    response = client.get(f"/doc/{doc.doc_id}", params=params)
     assert response.status_code == 200
-    before, marked, after = _document_parts(response.text)
-    assert marked == doc.text[passage.start : passage.end] == passage.text
-    assert before == doc.text[: passage.start] and after == doc.text[passage.end :]
+    marks = _marks(response.text)
+    assert marks == [
+        ("cited", "The Peshawar BRT carries ", False),
+        ("answer", "about 250,000", True),
+        ("cited", " passengers a day on its Zu buses.", False),
+    ]
     # One character in, one out: the cut follows the offsets, not the words.
-    before, marked, after = _document_parts(
-        client.get(f"/doc/{doc.doc_id}", params={"start": passage.start + 1, "end": passage.end - 1}).text
-    )
-    assert marked == doc.text[passage.start + 1 : passage.end - 1] and before + marked + after == doc.text
+    page = client.get(f"/doc/{doc.doc_id}", params={"from": s0 + 1, "to": s0 + len(sentence) - 1}).text
+    assert _marks(page) == [("cited", sentence[1:-1], True)]
+    # A range across a heading and the paragraph under it is marked in both, without the markup.
+    h0 = doc.text.index("## Ridership")
+    page = client.get(f"/doc/{doc.doc_id}", params={"from": h0, "to": s0 + len(sentence)}).text
+    assert _marks(page) == [("cited", "Ridership", True), ("cited", sentence, False)]
+    assert "<h3><mark" in page and "##" not in _shown(page)
+
+
+def test_document_page_renders_markdown_structure(client: TestClient) -> None:
+    page = client.get("/doc/pehchaan.md").text
+    assert "<h2>Pehchaan</h2>" in page and "<h3>Channels</h3>" in page
+    assert "<ul><li>mobile app</li><li>web portal</li><li>SMS short code 8070</li></ul>" in page
+    assert _shown(page) == PEHCHAAN_SHOWN and _marks(page) == []
 
 
 @pytest.mark.parametrize(
@@ -276,16 +307,14 @@ def test_document_page_ignores_a_bad_range(client: TestClient, index: Index, sta
     response = client.get("/doc/pehchaan.md", params=params)
     assert response.status_code == 200 and "<mark" not in response.text
     assert "not in this document" in response.text
-    doc = index.documents["pehchaan.md"]
-    assert _document_parts(response.text)[0] == doc.text[doc.body_start :]
+    assert _shown(response.text) == PEHCHAAN_SHOWN
 
 
 def test_document_page_resolves_aliases_and_links_back(client: TestClient, index: Index) -> None:
     assert index.aliases == {"copy/pehchaan.md": "pehchaan.md"}
     page = client.get("/doc/copy/pehchaan.md", params={"q": "a & b"}).text
     assert "<h1>Pehchaan</h1>" in page and '<a href="/?q=a+%26+b">' in page
-    doc = index.documents["pehchaan.md"]
-    assert _document_parts(page) == (doc.text[doc.body_start :], None, "")
+    assert _shown(page) == PEHCHAAN_SHOWN and _marks(page) == []
 
 
 @pytest.mark.parametrize(
@@ -368,12 +397,11 @@ def test_the_document_page_shows_the_body_not_the_date_line_or_front_matter(clie
     for doc_id, hidden in (("fellowship.txt", " date 2019-03-01"), ("pehchaan.md", "title: Pehchaan")):
         doc = index.document(doc_id)
         assert doc is not None and doc.body_start > 0
-        text, _, _ = _document_parts(client.get(f"/doc/{doc_id}").text)
-        assert hidden not in text and text == doc.text[doc.body_start :]
+        text = _shown(client.get(f"/doc/{doc_id}").text)
+        assert hidden not in text and text.startswith(("Pehchaan", "The Fellowship Program places"))
         passage = next(p for p in index.passages if p.doc_id == doc_id)
-        page = client.get(f"/doc/{doc_id}", params={"start": passage.start, "end": passage.end}).text
-        before, marked, after = _document_parts(page)
-        assert marked == passage.text and before + marked + after == doc.text[doc.body_start :]
+        page = client.get(f"/doc/{doc_id}", params={"from": passage.start, "to": passage.end}).text
+        assert _shown(page) == text and _marks(page)[0][2]
     assert '<time datetime="2019-03-01">' in client.get("/doc/fellowship.txt").text
 
 

@@ -29,7 +29,8 @@ def test_ask_read_the_answer_and_follow_the_citation(browser: Any, live_server: 
         page.goto(live_server + "/")
         box = page.get_by_label("Ask a question about the documents")
         expect(box).to_be_focused()  # autofocus
-        box.fill("How many passengers does the Peshawar BRT carry a day?")
+        box_question = "How many passengers does the Peshawar BRT carry a day?"
+        box.fill(box_question)
         with page.expect_navigation():
             box.press("Enter")
         assert urlsplit(page.url).path == "/" and parse_qs(urlsplit(page.url).query)["q"]
@@ -39,7 +40,15 @@ def test_ask_read_the_answer_and_follow_the_citation(browser: Any, live_server: 
         assert answer.inner_text().strip() and "These documents don't say." not in answer.inner_text()
         expect(page.locator(".sentence mark")).to_have_text(answer.inner_text().strip())
         expect(page.locator(".confidence")).to_contain_text("%")
+        # The band the page shows is the one /ask gives.
+        asked = page.request.post(live_server + "/ask", data={"question": box_question})
+        band = asked.json()["answer"]["band"]
+        if band == "sure":
+            expect(page.locator(".band")).to_have_count(0)
+        else:
+            expect(page.locator(".band")).to_have_text("Possible answer — check the source")
 
+        answer_text = answer.inner_text().strip()
         first = page.locator("a.citation").first
         expect(first).to_have_text("Peshawar BRT annual report")
         first.click()
@@ -50,13 +59,20 @@ def test_ask_read_the_answer_and_follow_the_citation(browser: Any, live_server: 
         start, end = int(params["start"][0]), int(params["end"][0])
         doc = index.documents["transit/brt.md"]
 
+        # Both highlights, from the offsets in the link: the answer strongly, the passage around it lightly.
         mark = page.locator("mark#hl")
         expect(mark).to_have_count(1)
-        assert mark.text_content() == doc.text[start:end] and "250,000" in doc.text[start:end]
+        assert mark.text_content() == doc.text[start:end] == answer_text
+        assert "answer" in (mark.get_attribute("class") or "")
+        cited = "".join(page.locator(".doc-body mark").all_text_contents())
+        assert "250,000" in cited and doc.text[start:end] in cited and len(cited) > end - start
         expect(mark).to_be_in_viewport()  # the #hl fragment scrolled it into view, far down the page
         expect(page.locator("h1")).not_to_be_in_viewport()  # ... and the top of the page out of it
+        expect(page.locator(".doc-body h3", has_text="Ridership")).to_have_count(1)  # rendered, not "## ..."
 
-        page.get_by_role("link", name="Back to the answer").click()
+        back = page.get_by_role("link", name="Back to the answer")
+        expect(back).to_be_in_viewport()  # it stays at the top while the document scrolls
+        back.click()
         page.wait_for_load_state()
         expect(page.locator(".answer-text")).to_have_text(answer.inner_text())
 

@@ -42,3 +42,14 @@ def test_text_colours_reach_4_5_to_1(dark: bool) -> None:
     colours = scheme(dark)
     for name in ("fg", "muted", "link", "error"):
         assert contrast(colours[name], colours["bg"]) >= 4.5, name
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_both_highlights_keep_text_readable_and_tell_apart(dark: bool) -> None:
+    """The document page marks the answer strongly and its sentence lightly: both readable (4.5:1), and the
+    two backgrounds distinct from each other and from the page's card."""
+    colours = scheme(dark)
+    assert contrast(colours["mark-fg"], colours["mark-bg"]) >= 4.5
+    assert contrast(colours["fg"], colours["cite-bg"]) >= 4.5
+    assert colours["cite-bg"] not in (colours["mark-bg"], colours["card"])
+    assert contrast(colours["mark-bg"], colours["cite-bg"]) >= 1.1

@@ -1,0 +1,14 @@
+"""Markdown's block syntax, line by line: one definition for chunking (:mod:`index.chunking`) and for
+the document page (:mod:`web.render`). The extracted text of PDF, HTML and DOCX files is written with
+the same syntax (:mod:`index.formats`), so it chunks and renders alike."""
+
+from __future__ import annotations
+
+import re
+
+ATX = re.compile(r" {0,3}(#{1,6})[ \t]+")  # "## Heading"
+SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")  # the underline of a "Heading\n======="
+THEMATIC = re.compile(r" {0,3}([-*_])([ \t]*\1){2,}[ \t]*$")  # a rule: "---", "***", "_ _ _"
+FENCE = re.compile(r" {0,3}(```|~~~)")  # opens and closes a code block
+LIST_ITEM = re.compile(r"[ \t]*(?:[-*+•▪◦‣–]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])[ \t]+(?=\S)")  # any list marker
+TABLE_SEP = re.compile(r"[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")  # "|---|:--:|"
