@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from index.boilerplate import repeated_lines
 from index.chunking import ChunkSettings, chunk
 from index.embed import Embedder
 from index.folder import (
@@ -96,6 +97,13 @@ class Index:
     dense: Any  # faiss.Index
     lexical: LexicalIndex
     aliases: dict[str, str] = field(default_factory=dict)
+    _repeated: frozenset[str] | None = field(default=None, repr=False, compare=False)
+
+    def repeated_lines(self) -> frozenset[str]:
+        """The lines that stand in several documents (:mod:`index.boilerplate`), computed once."""
+        if self._repeated is None:
+            self._repeated = repeated_lines(self.documents.values())
+        return self._repeated
 
     def parts(self, doc_id: str) -> _Parts:
         p_rows = [i for i, p in enumerate(self.passages) if p.doc_id == doc_id]

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
+from index.boilerplate import is_boilerplate
 from index.store import Index
 from qa.types import Answer, Document, Passage, Result
 from web.schemas import DocumentOut, DocumentsOut
@@ -152,14 +153,19 @@ def present(result: Result, index: Index, took_ms: float) -> ResultView:
         # The passage the answer was read from is the first citation.
         passages = [a.passage, *(p for p in passages if (p.doc_id, p.start, p.end) != _key(a.passage))]
     answer = result.answer if answer_view is not None else None
-    citations = [_citation(p, index.document(p.doc_id), question, answer) for p in distinct_sources(passages)]
+    sources = distinct_sources(passages, index.repeated_lines(), keep_first=answer is not None)
+    citations = [_citation(p, index.document(p.doc_id), question, answer) for p in sources]
     closest = closest_titles(result, index) if answer_view is None else []
     return ResultView(question, answer_view is None, answer_view, citations, took_ms, closest)
 
 
-def distinct_sources(passages: list[Passage]) -> list[Passage]:
+def distinct_sources(
+    passages: list[Passage], repeated: frozenset[str] = frozenset(), keep_first: bool = False
+) -> list[Passage]:
     """``passages`` without those that overlap an earlier one of the same document (neighbouring chunks
-    share sentences: they are one source), nor those whose text an earlier one already shows."""
+    share sentences: they are one source), those whose text an earlier one already shows, and those made
+    only of ``repeated`` lines (boilerplate: a footer, "Follow us ...") while a real passage is there.
+    With ``keep_first``, the first passage (the answer's) stays whatever it is."""
     kept: list[Passage] = []
     for p in passages:
         text = " ".join(p.text.split())
@@ -169,7 +175,8 @@ def distinct_sources(passages: list[Passage]) -> list[Passage]:
         ):
             continue
         kept.append(p)
-    return kept
+    real = [p for i, p in enumerate(kept) if (keep_first and i == 0) or not is_boilerplate(p.text, repeated)]
+    return real or kept
 
 
 def _key(p: Passage) -> tuple[str, int, int]:

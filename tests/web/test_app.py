@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 import web.deps
 from index.embed import Embedder
-from index.store import Index
+from index.store import Index, build
 from qa.errors import IndexCorruptError, InvalidQueryError
 from qa.settings import Settings
 from qa.types import Result
+from tests.conftest import write_corpus
 from tests.web.conftest import SCRIPT, local_client
 from web.app import create_app
 
@@ -478,3 +479,32 @@ def test_overlapping_passages_of_a_document_are_one_source() -> None:
     a, b, c = Passage("d", 0, 9, text[0:9]), Passage("d", 5, 16, text[5:16]), Passage("d", 10, 22, text[10:22])
     footer = Passage("e", 0, 9, "One.  Two.")  # the same words elsewhere: boilerplate shown once
     assert distinct_sources([a, b, c, footer]) == [a, c]
+
+
+def test_boilerplate_passages_do_not_crowd_out_real_sources(tmp_path: Path, embedder: Embedder) -> None:
+    """A footer that stands in every document makes passages of its own; the page does not list them
+    among the sources while real passages are there (the API still returns what retrieval found)."""
+    footer = "## Stay in touch\n\nFollow us on Twitter at @kpitb for updates.\nCall the helpline 1234 for support.\n"
+    docs = {
+        f"{name}.md": f"# {name.title()} office\n\n"
+        + "".join(f"On day {i} the {name} office of the provincial IT board runs {service}. " for i in range(12))
+        + "\n\n"
+        + footer
+        for name, service in (("swat", "land records"), ("mardan", "birth registration"), ("kohat", "vehicle tax"))
+    }
+    index = build([write_corpus(tmp_path / "docs", docs)], tmp_path / "idx", embedder=embedder)
+    loaded = Index.load(tmp_path / "idx")
+    assert "follow us on twitter at @kpitb for updates." in loaded.repeated_lines()
+    footers = [p for p in loaded.passages if "Follow us" in p.text]
+    assert len(footers) == 3 and all("office of the provincial" not in p.text for p in footers), index
+    with local_client(create_app(Settings(index_dir=tmp_path / "idx", examples=0), embedder=embedder)) as c:
+        question = "Which office runs vehicle tax, and how can I follow the board on Twitter?"
+        body = c.post("/ask", json={"question": question}).json()
+        assert sum("Follow us" in h["text"] for h in body["passages"]) >= 2  # retrieval finds the footers ...
+        page = c.get("/", params={"q": question}).text
+    excerpts = re.findall(r'<p class="excerpt">(.*?)</p>', page, re.S)
+    answer = body["answer"]
+    from_footer = answer is not None and answer["sentence"]["text"] in footer
+    # ... the page lists the real passages, and a footer only as the passage the answer was read from.
+    assert sum("Follow us" in e for e in excerpts) == (1 if from_footer else 0)
+    assert any("office of the provincial" in e for e in excerpts)
