@@ -135,7 +135,7 @@ class Reader:
         p = hit.passage
         doc = self.index.documents[p.doc_id]
         body_start = passage_context(doc.context_title, p).body_start
-        start, end = p.start + r.start - body_start, p.start + r.end - body_start
+        start, end = trim_markup(doc.text, p.start + r.start - body_start, p.start + r.end - body_start)
         return Answer(
             text=doc.text[start:end],
             doc_id=doc.doc_id,
@@ -162,6 +162,26 @@ def reader_for(index: Index, precision: str = "auto", passages: int = READ_PASSA
     _READERS.insert(0, (precision, reader))
     del _READERS[2:]
     return reader
+
+
+_MARKUP = "*_`|>"
+_PAIRS = {"[": "]", "(": ")", "]": "[", ")": "("}
+
+
+def trim_markup(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` without the Markdown marks and unpaired brackets at its edges ("**", a link's "["),
+    which word pieces of their own can bring into a span; never empties it. The offsets stay the source:
+    the answer is still ``text[start:end]``."""
+
+    def edge(c: str, span: str) -> bool:
+        return c.isspace() or c in _MARKUP or (c in _PAIRS and _PAIRS[c] not in span)
+
+    s, e = start, end
+    while e - s > 1 and edge(text[s], text[s:e]):
+        s += 1
+    while e - s > 1 and edge(text[e - 1], text[s:e]):
+        e -= 1
+    return s, e
 
 
 def read(
