@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.markdown import TABLE_CELLS
 from qa.errors import DocumentError
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def _join(blocks: Iterable[str]) -> str:
     return "".join(out) + "\n"
 
 
-_ROW = " | "
+_ROW = TABLE_CELLS
 
 
 def _squash(text: str) -> str:

@@ -12,3 +12,4 @@ THEMATIC = re.compile(r" {0,3}([-*_])([ \t]*\1){2,}[ \t]*$")  # a rule: "---", "
 FENCE = re.compile(r" {0,3}(```|~~~)")  # opens and closes a code block
 LIST_ITEM = re.compile(r"[ \t]*(?:[-*+•▪◦‣–]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])[ \t]+(?=\S)")  # any list marker
 TABLE_SEP = re.compile(r"[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")  # "|---|:--:|"
+TABLE_CELLS = " | "  # between the cells of a table row as the PDF, HTML and DOCX extractors write it

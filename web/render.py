@@ -18,7 +18,7 @@ from itertools import pairwise
 
 from markupsafe import Markup, escape
 
-from index.markdown import ATX, FENCE, SETEXT, TABLE_SEP, THEMATIC
+from index.markdown import ATX, FENCE, SETEXT, TABLE_CELLS, TABLE_SEP, THEMATIC
 
 ANSWER = "answer"  # marked strongly
 CITED = "cited"  # marked lightly: the answer's sentence, or a cited passage
@@ -127,6 +127,8 @@ class _Blocks:
                 i += 1
             elif self._table_starts(i):
                 i = self._table(i)
+            elif self._cell_rows(i) >= 2:
+                i = self._cell_table(i)
             elif _ITEM.match(self.line(i)):
                 i = self._list(i)
             elif _QUOTE.match(self.line(i)):
@@ -171,6 +173,32 @@ class _Blocks:
             and "|" in self.line(i + 1)
             and bool(TABLE_SEP.match(self.line(i + 1)))
         )
+
+    def _cell_rows(self, i: int) -> int:
+        """How many lines from ``i`` on are rows of the same number of " | "-separated cells: how the PDF,
+        HTML and DOCX extractors write a table (:mod:`index.formats`)."""
+        cells = self.line(i).count(TABLE_CELLS)
+        j = i
+        while cells and j < len(self.lines) and self.line(j).count(TABLE_CELLS) == cells:
+            if _ITEM.match(self.line(j)):
+                break
+            j += 1
+        return j - i
+
+    def _cell_table(self, i: int) -> int:
+        rows = self._cell_rows(i)
+        self.out.append('<div class="table"><table><tbody>')
+        for j in range(i, i + rows):
+            s, e = self.lines[j]
+            edges = [s, *(m for k in _find_all(self.text, TABLE_CELLS, s, e) for m in (k, k + len(TABLE_CELLS))), e]
+            self.out.append("<tr>")
+            for a, b in zip(edges[::2], edges[1::2], strict=True):
+                self.out.append("<td>")
+                self._inline(a, b)
+                self.out.append("</td>")
+            self.out.append("</tr>")
+        self.out.append("</tbody></table></div>")
+        return i + rows
 
     def _table(self, i: int) -> int:
         self.out.append('<div class="table"><table><thead>')
@@ -321,3 +349,11 @@ class _Blocks:
             pos = m.end()
         if pos < e:
             out.append(_Run(pos, e))
+
+
+def _find_all(text: str, needle: str, start: int, end: int) -> list[int]:
+    found, at = [], text.find(needle, start, end)
+    while at != -1:
+        found.append(at)
+        at = text.find(needle, at + len(needle), end)
+    return found

@@ -29,12 +29,16 @@ FILES = {
     "domicile.html": make_html(
         "Domicile certificate",
         "<h1>Domicile certificate</h1><p>A domicile certificate is issued by the Deputy Commissioner's office "
-        "within seven working days.</p>",
+        "within seven working days.</p><h2>Documents needed</h2><ul><li>Copy of CNIC</li><li>Two photographs</li>"
+        "</ul><table><tr><th>Fee</th><th>Days</th></tr><tr><td>200</td><td>7</td></tr></table>",
     ),
     "pension.docx": make_docx(
         [
             ("Heading 1", "Pension rules"),
             ("Normal", "A retired teacher receives the pension from the District Accounts Office in Mardan."),
+            ("List Bullet", "Service book"),
+            ("List Bullet", "Last pay certificate"),
+            ("table", "Form|Office"),
         ],
         title="Pension rules",
     ),
@@ -92,3 +96,26 @@ def test_a_question_from_each_format_is_answered_and_highlighted(
     marks = _marks(page.text)
     assert "".join(text for kind, text, _ in marks if kind == "answer") == answer["text"]
     assert [kind for kind, _, anchor in marks if anchor] == ["answer"]  # the page opens at the answer
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "structure"),
+    [
+        ("budget.pdf", ["<h2>Spending</h2>"]),
+        (
+            "domicile.html",
+            [
+                "<h3>Documents needed</h3>",
+                "<ul><li>Copy of CNIC</li><li>Two photographs</li></ul>",
+                "<tr><td>Fee</td><td>Days</td></tr><tr><td>200</td><td>7</td></tr>",
+            ],
+        ),
+        ("pension.docx", ["<h2>Pension rules</h2>", "<ul><li>Service book</li><li>Last pay certificate</li></ul>"]),
+    ],
+)
+def test_the_document_page_shows_each_formats_structure(
+    formats_client: TestClient, doc_id: str, structure: list[str]
+) -> None:
+    page = formats_client.get(f"/doc/{doc_id}").text
+    for html_part in structure:
+        assert html_part in page

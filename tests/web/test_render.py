@@ -103,3 +103,12 @@ def test_nothing_in_a_document_becomes_active() -> None:
     assert '<span class="image">[image: tracker]</span>' in page
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page and "https://example.org/page" in page
     assert 'title="javascript:alert(1)"' in page  # the address is only a tooltip, never followed
+
+
+def test_tables_as_the_extractors_write_them_are_tables() -> None:
+    text = "Fee | Days\n200 | 7\n\nA title | with a bar\n"
+    start = text.index("200")
+    page = str(render(text, 0, (Highlight(start, start + 3, ANSWER),)))
+    assert page.startswith('<div class="table"><table><tbody><tr><td>Fee</td><td>Days</td></tr>')
+    assert '<tr><td><mark class="hl-answer" id="hl">200</mark></td><td>7</td></tr>' in page
+    assert page.endswith("<p>A title | with a bar</p>")  # one such line alone is text
