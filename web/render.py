@@ -28,14 +28,16 @@ CITED = "cited"  # marked lightly: the answer's sentence, or a cited passage
 _ITEM = re.compile(r"([ \t]*)([-*+•]|(\d{1,9})[.)])[ \t]+(?=\S)")
 _QUOTE = re.compile(r" {0,3}>[ \t]?")
 _CELL_BAR = re.compile(r"(?<!\\)\|")
+# Inline styles. Every body is bounded, so a hostile line (thousands of unclosed "*") costs linear time.
 _INLINE = re.compile(
-    r"(?P<code>(?P<ticks>`+)(?P<code_body>.+?)(?P=ticks))"
-    r'|(?P<image>!\[(?P<alt>[^\]\n]*)\]\([^)\s]*(?:[ \t]+"[^"\n]*")?\))'
-    r'|(?P<link>\[(?P<label>[^\]\n]+)\]\((?P<href>(?:[^()\s]|\([^()\s]*\))*)(?:[ \t]+"[^"\n]*")?\))'
-    r"|(?P<strong>(?:\*\*(?=\S)(?P<sb>.+?)(?<=\S)\*\*)|(?:(?<!\w)__(?=\S)(?P<ub>.+?)(?<=\S)__(?!\w)))"
-    r"|(?P<em>(?:\*(?=[^\s*])(?P<eb>.+?)(?<=[^\s*])\*)|(?:(?<!\w)_(?=[^\s_])(?P<ueb>.+?)(?<=[^\s_])_(?!\w)))"
+    r"(?P<code>(?P<ticks>`{1,8})(?P<code_body>.{1,1000}?)(?P=ticks))"
+    r'|(?P<image>!\[(?P<alt>[^\]\n]{0,500})\]\([^)\s]{0,2000}(?:[ \t]+"[^"\n]{0,500}")?\))'
+    r"|(?P<link>\[(?P<label>[^\]\n]{1,500})\]"
+    r'\((?P<href>(?:[^()\s]|\([^()\s]{0,200}\)){0,2000})(?:[ \t]+"[^"\n]{0,500}")?\))'
+    r"|(?P<strong>(?:\*\*(?=\S)(?P<sb>.{1,500}?)(?<=\S)\*\*)|(?:(?<!\w)__(?=\S)(?P<ub>.{1,500}?)(?<=\S)__(?!\w)))"
+    r"|(?P<em>(?:\*(?=[^\s*])(?P<eb>.{1,500}?)(?<=[^\s*])\*)|(?:(?<!\w)_(?=[^\s_])(?P<ueb>.{1,500}?)(?<=[^\s_])_(?!\w)))"
     r"|(?P<escape>\\(?P<escaped>[!-/:-@\[-`{-~]))"
-    r"|(?P<auto><(?P<url>https?://[^>\s]+)>)"
+    r"|(?P<auto><(?P<url>https?://[^>\s]{1,2000})>)"
 )
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 
+from tests.conftest import ROOT
 from web.render import ANSWER, CITED, Highlight, render
 
 DOC = (
@@ -112,3 +115,15 @@ def test_tables_as_the_extractors_write_them_are_tables() -> None:
     assert page.startswith('<div class="table"><table><tbody><tr><td>Fee</td><td>Days</td></tr>')
     assert '<tr><td><mark class="hl-answer" id="hl">200</mark></td><td>7</td></tr>' in page
     assert page.endswith("<p>A title | with a bar</p>")  # one such line alone is text
+
+
+def test_a_hostile_line_does_not_hang_the_page() -> None:
+    """Thousands of unclosed marks on one line: each style's body is bounded, so there is no quadratic scan
+    (before, 20,000 of them took 5-27 s a line here, growing with the square; the subprocess is killed, and
+    the test fails, after two minutes)."""
+    code = (
+        "from web.render import render\n"
+        "for line in ('*x ' * 60000, '**x ' * 60000, '`x ' * 60000, '[x ' * 60000, '_x_y ' * 60000):\n"
+        "    assert str(render(line)).startswith('<p>')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=ROOT)
