@@ -151,7 +151,9 @@ class _PlainEncoder:
         else:
             import torch
             from transformers import AutoModel
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # no "Loading weights" bar in build and eval output
             self._torch = torch
             self.net = AutoModel.from_pretrained(path).to(device).eval()
             self.dim = int(self.net.config.hidden_size)

@@ -97,3 +97,12 @@ def test_the_numpy_engine_gives_the_same_vectors_without_torch(embedder: Embedde
 def test_an_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="engine"):
         Embedder(engine="onnx")
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_regression_loading_the_model_prints_nothing(engine: str) -> None:
+    """The torch engine printed transformers' "Loading weights" bar into `qa index` and `qa eval` output."""
+    # transformers imported first (as `qa eval` does through the reader): its own progress settings apply
+    code = f"import transformers; from index.embed import Embedder; Embedder(engine={engine!r}).encode(['a question'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout == "" and "Loading weights" not in out.stderr
