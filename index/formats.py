@@ -71,14 +71,12 @@ def _join(blocks: Iterable[str]) -> str:
         if not block.strip():
             continue
         if out:
-            together = (block.startswith("- ") and previous.startswith("- ")) or (_ROW in block and _ROW in previous)
+            items = block.startswith("- ") and previous.startswith("- ")
+            together = items or (TABLE_CELLS in block and TABLE_CELLS in previous)
             out.append("\n" if together else "\n\n")
         out.append(block)
         previous = block
     return "".join(out) + "\n"
-
-
-_ROW = TABLE_CELLS
 
 
 def _squash(text: str) -> str:
@@ -272,7 +270,7 @@ def _walk_html(node: object, out: _Blocks, depth: int) -> None:
         elif tag == "li":
             out.prefix = "- "
     elif tag in ("td", "th") and out.buffer and _squash("".join(out.buffer)):
-        out.text(_ROW)
+        out.text(TABLE_CELLS)
     for child in node.iter(include_text=True):  # type: ignore[attr-defined]
         _walk_html(child, out, depth + 1)
     if block:
@@ -312,7 +310,7 @@ def _docx(path: Path, data: bytes) -> Extracted:
                 cells = [_squash(cell.text) for cell in row.cells]
                 deduped = [c for i, c in enumerate(cells) if c and (i == 0 or c != cells[i - 1])]  # merged cells
                 if deduped:
-                    blocks.append(_ROW.join(deduped))
+                    blocks.append(TABLE_CELLS.join(deduped))
             continue
         text = _squash(item.text)
         if not text:

@@ -72,17 +72,13 @@ def document(
     highlights = tuple(Highlight(*span, kind) for span, kind in ((answer, ANSWER), (cited, CITED)) if span is not None)
     # The page shows the body: front matter and a leading ` date` line are metadata, shown as such.
     shown = min([doc.body_start, *(h.start for h in highlights)])
-    asked = (start, end, context_from, context_to)
     context = {
         "doc": doc,
         "body": render(doc.text, shown, highlights),
         "marked": bool(highlights),
         "answer_marked": answer is not None and cited is not None,
-        "bad_range": any(v is not None for v in asked)
-        and (
-            ((start, end) != (None, None) and answer is None)
-            or ((context_from, context_to) != (None, None) and cited is None)
-        ),
+        "bad_range": ((start, end) != (None, None) and answer is None)
+        or ((context_from, context_to) != (None, None) and cited is None),
         "back": "/?" + urlencode({"q": q}) if q else None,
     }
     return templates.TemplateResponse(request, "document.html", context)
