@@ -22,9 +22,11 @@ SHARED = PROJECT_ROOT.parent / "shared"
 SERVED_INDEX = "index folder (default: $QA_INDEX_DIR or .index, built from the seeds)"
 
 
-def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int: Callable[[str], int]) -> None:
-    """Add ``eval``, ``bench`` (and its benchmarks) and ``train-reader`` to the sub-parsers ``sub``."""
+def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int: Callable[[str], int]) -> None:
+    """The one entry point ``qa.cli`` uses: add ``eval``, ``bench`` (and its benchmarks) and ``train-reader``
+    to the sub-parsers ``sub``, each with its handler (``args.handler(args, settings)``)."""
     p = sub.add_parser("eval", help="accuracy, abstention and latency on eval sets, baselines side by side")
+    p.set_defaults(handler=cmd_eval)
     p.add_argument(
         "--set", type=Path, action="append", help="eval set JSONL, repeatable (default: the seeds dev and test sets)"
     )
@@ -45,6 +47,7 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser], positive
     p.add_argument("--limit", type=positive_int, help="at most this many SQuAD questions")
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
+    p.set_defaults(handler=cmd_bench)
     bench = p.add_subparsers(dest="bench", required=True, parser_class=parser_class)
     b = bench.add_parser("retrieval", help="BEIR SciFact: BM25, dense and hybrid side by side")
     b.add_argument(
@@ -61,6 +64,7 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser], positive
         description="Fine-tune the bundled MiniLM as the extractive reader on SQuAD 1.1 train, the SQuAD 2.0 "
         "dev training articles and half of each civic dev set; checkpoints in --work-dir, weights to --out.",
     )
+    t.set_defaults(handler=cmd_train_reader)
     datasets = SHARED / "datasets"
     t.add_argument("--squad-train", type=Path, default=datasets / "squad1.1-train" / "train-v1.1.json")
     t.add_argument("--squad2", type=Path, default=datasets / "squad2-dev" / "dev-v2.0.json")
@@ -100,6 +104,40 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser], positive
     f = bench.add_parser("fusion", help="compare fusion settings on SciFact train and the civic dev sets")
     f.add_argument("--data", type=Path, default=SHARED / "datasets" / "scifact", help="BEIR SciFact folder")
     f.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    sc = bench.add_parser(
+        "scale",
+        help="build time, disk, serving RSS, latency and ANN recall from 10k to 1M passages, per store",
+    )
+    sc.add_argument("--shared", type=Path, default=SHARED, help="folder holding datasets/ and corpora/ (../shared)")
+    sc.add_argument("--sizes", type=_sizes, default=(10_000, 100_000, 1_000_000), help="comma-separated passage counts")
+    sc.add_argument("--stores", type=_stores, default=("flat-ip", "hnsw-ip", "milvus"), help="comma-separated stores")
+    sc.add_argument("--queries", type=positive_int, default=200, help="questions to time (default 200)")
+    sc.add_argument("--work-dir", type=Path, help="where the indexes are built (default: $QA_CACHE_DIR/scale/work)")
+    sc.add_argument("--keep", action="store_true", help="keep the indexes built (several GB at 1M)")
+    sc.add_argument("--timeout-minutes", type=float, default=180.0, help="bound on each build and serving run")
+    sc.add_argument("--plot", type=Path, help="write the cost-against-size plot here (PNG)")
+    sc.add_argument("--json", action="store_true", help="print the figures as JSON")
+    pb = bench.add_parser("parity", help="the civic eval sets answered through Milvus Lite and through FAISS")
+    pb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
+    pb.add_argument("--uri", help="Milvus URI (default: a Milvus Lite file in $QA_CACHE_DIR)")
+
+
+def _sizes(value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v.replace("_", "")) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {value!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be at least 1, got {value!r}")
+    return sizes
+
+
+def _stores(value: str) -> tuple[str, ...]:
+    stores = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = [s for s in stores if s not in ("flat-ip", "hnsw-ip", "milvus")]
+    if not stores or unknown:
+        raise argparse.ArgumentTypeError(f"choose from flat-ip, hnsw-ip, milvus; got {value!r}")
+    return stores
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -259,6 +297,30 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _bench_scale(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import scale_bench
+
+    if not (args.shared / "datasets").is_dir():
+        print(f"qa bench scale: error: {args.shared / 'datasets'}: no such folder (give --shared)", file=sys.stderr)
+        return cli.EXIT_USAGE
+    report = scale_bench.run(
+        args.shared,
+        embedder=cli.embedder_for(settings),
+        cache_dir=settings.cache_dir,
+        work_dir=args.work_dir or settings.cache_dir / "scale" / "work",
+        sizes=args.sizes,
+        stores=args.stores,
+        queries=args.queries,
+        keep=args.keep,
+        timeout_s=args.timeout_minutes * 60,
+        on_row=lambda r: print(f"  {scale_bench.format_row(r)}", file=sys.stderr, flush=True),
+    )
+    print(scale_bench.to_json(report) if args.json else scale_bench.format_report(report))
+    if args.plot:
+        print(f"wrote {scale_bench.plot(report, args.plot)}", file=sys.stderr)
+    return 0 if not any(r.error and r.error.startswith("failed") for r in report.rows) else 1
+
+
 def _served_index(args: argparse.Namespace, settings: Settings) -> Path:
     """``--index`` as given, else the default index, built from the default corpus when missing or stale."""
     from qa.errors import SourcesGoneError
@@ -317,6 +379,23 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
         sets = _dev_sets(args.corpora, settings)
         print(reader_bench.format_rows(reader_bench.run(sets)))
+        return 0
+    if args.bench == "scale":
+        return _bench_scale(args, settings)
+    if args.bench == "parity":
+        from eval import parity_bench
+
+        report = parity_bench.run(
+            args.corpora,
+            embedder=cli.embedder_for(settings),
+            cache_dir=settings.cache_dir,
+            uri=args.uri or str(settings.cache_dir / "parity-milvus.db"),
+            chunking=settings.chunk_settings(),
+            fusion=settings.fusion_settings(),
+            readers=settings.reader,
+            threshold=settings.answer_threshold,
+        )
+        print(parity_bench.format_report(report))
         return 0
     if args.bench == "fusion":
         rows = fusion_study.run(

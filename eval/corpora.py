@@ -8,12 +8,20 @@ from pathlib import Path
 from eval.retrieval_bench import cached_index
 from eval.sets import SETS_DIR, EvalQuestion, load_eval_set
 from index.chunking import ChunkSettings
+from index.dense import StoreSpec
 from index.embed import Embedder
 from index.reader import read_documents
 from qa.retriever import FusionSettings, Retriever
 
 SEEDS = SETS_DIR.parent.parent / "seeds"
 DEV_SETS = ("seeds-dev", "corpora-dev")
+ALL_SETS = ("seeds-dev", "seeds-test", "corpora-dev", "corpora-test")
+
+
+def corpus_of(set_name: str) -> str:
+    """The corpus an eval set asks about: ``seeds`` or ``corpora`` (its indexes are shared by its sets)."""
+    sources(set_name, Path("."))  # refuses an unknown set
+    return set_name.split("-")[0]
 
 
 def sources(set_name: str, corpora: Path) -> list[Path]:
@@ -33,14 +41,16 @@ def retrievers(
     cache_dir: Path,
     chunking: ChunkSettings,
     fusion: FusionSettings | None = None,
+    store: StoreSpec | None = None,
 ) -> list[tuple[str, list[EvalQuestion], Retriever]]:
     """(name, questions, retriever over its documents) for each eval set, indexes cached in ``cache_dir``."""
     out = []
     built: dict[str, Retriever] = {}
     for name in names:
-        corpus = name.split("-")[0]
+        corpus = corpus_of(name)
         if corpus not in built:
-            index, _ = cached_index(read_documents(sources(name, corpora)), cache_dir, embedder, chunking, corpus)
+            documents = read_documents(sources(name, corpora))
+            index, _ = cached_index(documents, cache_dir, embedder, chunking, corpus, store=store)
             built[corpus] = Retriever(index, embedder, fusion)
         out.append((name, load_eval_set(SETS_DIR / f"{name}.jsonl"), built[corpus]))
     return out

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.corpora import DEV_SETS, corpus_of, sources
 from eval.metrics import hit_at_k, mrr_at_k, ndcg_at_k, unique_docs
 from eval.retrieval_bench import cached_index, load_beir
 from eval.sets import SETS_DIR, load_eval_set
@@ -66,11 +67,9 @@ def run(
     sci_index, _ = cached_index(docs, cache_dir, embedder, chunking, "scifact")
     qids = sorted(queries)
     civic = []
-    for set_name, paths in (
-        ("seeds-dev", [SETS_DIR.parent.parent / "seeds"]),
-        ("corpora-dev", [corpora / "cil-handbook", corpora / "kp-digital-services"]),
-    ):
-        index, _ = cached_index(read_documents(paths), cache_dir, embedder, chunking, set_name.split("-")[0])
+    for set_name in DEV_SETS:
+        documents = read_documents(sources(set_name, corpora))
+        index, _ = cached_index(documents, cache_dir, embedder, chunking, corpus_of(set_name))
         questions = [q for q in load_eval_set(SETS_DIR / f"{set_name}.jsonl") if q.answerable]
         civic.append((index, questions))
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from eval.metrics import mrr_at_k, ndcg_at_k, percentile, recall_at_k, unique_docs
+from index.build import build_documents
 from index.chunking import ChunkSettings
+from index.dense import StoreSpec
 from index.embed import Embedder
 from index.reader import parse_document
-from index.store import Index, build_documents
+from index.store import Index
 from qa.errors import QAError
 from qa.retriever import FusionSettings, Retriever
 from qa.types import Document
@@ -61,13 +63,7 @@ def load_beir(folder: Path, split: str) -> tuple[list[Document], dict[str, str],
     for file in (corpus_file, queries_file, qrels_file):
         if not file.exists():
             raise QAError(f"{file}: missing; give --data a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
-    documents = []
-    with open(corpus_file, encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            text = f"# {row.get('title', '').strip()}\n\n{row['text']}" if row.get("title") else row["text"]
-            if text.strip():
-                documents.append(parse_document(str(row["_id"]), corpus_file, text))
+    documents = beir_documents(corpus_file)
     qrels: dict[str, dict[str, int]] = {}
     with open(qrels_file, encoding="utf-8") as f:
         next(f)
@@ -83,21 +79,37 @@ def load_beir(folder: Path, split: str) -> tuple[list[Document], dict[str, str],
     return documents, queries, qrels
 
 
+def beir_documents(corpus_file: Path, prefix: str = "") -> list[Document]:
+    """A BEIR ``corpus.jsonl`` as documents (``# title`` then the text), ids ``prefix + _id``."""
+    documents = []
+    with open(corpus_file, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            text = f"# {row.get('title', '').strip()}\n\n{row['text']}" if row.get("title") else row["text"]
+            if text.strip():
+                documents.append(parse_document(f"{prefix}{row['_id']}", corpus_file, text))
+    return documents
+
+
 def cached_index(
     documents: Sequence[Document],
     cache_dir: Path,
     embedder: Embedder,
     chunking: ChunkSettings,
     name: str,
+    *,
+    store: StoreSpec | None = None,
 ) -> tuple[Index, bool]:
-    """Build (or reuse) the index of ``documents`` under ``cache_dir``; return it and whether it was cached."""
+    """Build (or reuse) the index of ``documents`` under ``cache_dir`` (in ``store``, default FAISS flat);
+    return it and whether it was cached."""
     digest = hashlib.sha256()
     for d in documents:
         digest.update(d.doc_id.encode())
         digest.update(d.sha256.encode())
+    store = store or StoreSpec()
     key = hashlib.sha256(json.dumps([embedder.name, chunking.as_dict(), digest.hexdigest()]).encode()).hexdigest()[:16]
-    folder = cache_dir / f"{name}-{key}"
-    report = build_documents(documents, folder, embedder=embedder, chunking=chunking, progress=True)
+    folder = cache_dir / (f"{name}-{key}" if store == StoreSpec() else f"{name}-{key}-{store.index_type}")
+    report = build_documents(documents, folder, embedder=embedder, chunking=chunking, store=store, progress=True)
     return Index.load(folder, model_name=embedder.name), report.up_to_date
 
 

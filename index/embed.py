@@ -57,12 +57,12 @@ class Embedder:
         engine = self.engine if spec else "sentence-transformers"
         log.info("loading embedding model %s from %s (%s)", self.name, path, engine)
         if spec is not None:
-            return _PlainEncoder(path, spec, self._device or "cpu", self.engine)
+            return _PlainEncoder(path, spec, self._device or _default_device(self.engine), self.engine)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        return SentenceTransformer(path, device=self._device or "cpu")
+        return SentenceTransformer(path, device=self._device or _default_device("torch"))
 
     @property
     def dimension(self) -> int:
@@ -127,6 +127,15 @@ def _plain_spec(folder: Path) -> _Spec | None:
     ):
         return None  # what index.encoder runs; other architectures go through sentence-transformers
     return _Spec(bert["max_seq_length"], modes[on[0]], pad_token, int(pad_id))
+
+
+def _default_device(engine: str) -> str:
+    """A GPU when torch sees one (builds of large corpora), else the CPU; NumPy always runs on the CPU."""
+    if engine != "torch":
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class _PlainEncoder:

@@ -11,17 +11,17 @@ import errno
 import fcntl
 import json
 import logging
+import mmap
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
-from index.lexical import LexicalIndex
 from qa.errors import IndexBusyError, IndexCorruptError, IndexWriteError
 from qa.types import Document, Passage, Sentence
 
@@ -31,52 +31,39 @@ MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
 PASSAGES = "passages.jsonl"
 EMBEDDINGS = "embeddings.npy"
-DENSE = "dense.faiss"
 BM25_DIR = "bm25"
 
 
 # ---------------------------------------------------------------- writing, atomically
 
 
-def write_folder(
-    index_dir: Path,
-    manifest: dict[str, Any],
-    documents: Sequence[Document],
-    passages: Sequence[Passage],
-    embeddings: np.ndarray,
-    texts: Sequence[str],
-) -> None:
+@contextlib.contextmanager
+def atomic_folder(index_dir: Path) -> Iterator[Path]:
+    """Yield a fresh sibling folder to write an index into; on success it is synced and swapped in place
+    of ``index_dir`` (the caller writes the manifest last: a folder without one is never taken for an
+    index), on any error (disk full, ^C) it is removed and ``index_dir`` is left as it was."""
     parent = index_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / f".{index_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        write_jsonl(tmp / DOCUMENTS, (document_to_json(d) for d in documents))
-        write_jsonl(tmp / PASSAGES, (passage_to_json(p) for p in passages))
-        with open(tmp / EMBEDDINGS, "wb") as f:
-            np.save(f, embeddings, allow_pickle=False)
-        dense = faiss.IndexFlatIP(embeddings.shape[1])
-        if len(embeddings):
-            dense.add(embeddings)
-        faiss.write_index(dense, str(tmp / DENSE))
-        lexical = LexicalIndex.fit(texts)
-        (tmp / BM25_DIR).mkdir()
-        if lexical.size:
-            lexical.save(tmp / BM25_DIR)
-        # The manifest goes last: a folder without one is never taken for an index.
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        yield tmp
         _fsync_tree(tmp)
         _swap(tmp, index_dir)
     except BaseException as err:
-        full = isinstance(err, OSError) and _disk_full(err, parent)  # before the copy's space is given back
+        full = isinstance(err, OSError) and disk_full(err, parent)  # before the copy's space is given back
         shutil.rmtree(tmp, ignore_errors=True)
         if full and err.errno != errno.ENOSPC:  # type: ignore[union-attr]
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from err
         raise
 
 
-def _disk_full(err: OSError, folder: Path) -> bool:
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def disk_full(err: OSError, folder: Path) -> bool:
     """Whether a write failed for want of space: ENOSPC or a quota, or a short write (numpy's "N requested
     and M written", which carries no errno) on a disk with almost nothing left."""
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -200,37 +187,36 @@ def write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
 
 
 def read_jsonl(path: Path, parse: Callable[..., Any]) -> Iterator[Any]:
+    """Parse the lines one at a time (the file is never held whole: documents.jsonl of a million passages
+    is most of a gigabyte)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.readlines()
+        f = open(path, encoding="utf-8")  # noqa: SIM115 (closed below; errors on opening translated first)
     except FileNotFoundError as err:
         raise IndexCorruptError(path, "is missing") from err
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
         raise IndexCorruptError(path, f"cannot be read ({err})") from err
-    for number, line in enumerate(lines, 1):
+    with f:
         try:
-            yield parse(json.loads(line))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            raise IndexCorruptError(path, f"line {number} is malformed ({err})") from err
+            for number, line in enumerate(f, 1):
+                try:
+                    yield parse(json.loads(line))
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+                    raise IndexCorruptError(path, f"line {number} is malformed ({err})") from err
+        except (OSError, UnicodeDecodeError) as err:
+            raise IndexCorruptError(path, f"cannot be read ({err})") from err
 
 
-def load_npy(path: Path) -> np.ndarray:
+def load_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
+    """A float32 array; with ``mmap`` a read-only memory map (rows are read from disk as they are used)."""
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except FileNotFoundError as err:
         raise IndexCorruptError(path, "is missing") from err
     except (OSError, ValueError, EOFError) as err:
         raise IndexCorruptError(path, f"cannot be read ({err})") from err
+    if mmap and array.dtype == np.float32:
+        return array
     return np.ascontiguousarray(array, dtype=np.float32)
-
-
-def load_faiss(path: Path) -> Any:
-    if not path.exists():
-        raise IndexCorruptError(path, "is missing")
-    try:
-        return faiss.read_index(str(path))
-    except RuntimeError as err:
-        raise IndexCorruptError(path, f"cannot be read by FAISS ({str(err).splitlines()[0][:200]})") from err
 
 
 def document_to_json(doc: Document) -> dict[str, Any]:
@@ -279,3 +265,59 @@ def passage_from_json(data: dict[str, Any]) -> Passage:
         sentences=sentences,
         context=data.get("context", ""),
     )
+
+
+class PassageTable(Sequence[Passage]):
+    """``passages.jsonl`` read on demand: a memory map of the file and the offset of each line, so that a
+    million passages cost a few megabytes until they are used. Parsed passages are cached (LRU)."""
+
+    def __init__(self, path: Path, cache_size: int = 65536) -> None:
+        self.path = path
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        except FileNotFoundError as err:
+            raise IndexCorruptError(path, "is missing") from err
+        except OSError as err:
+            raise IndexCorruptError(path, f"cannot be read ({err})") from err
+        self._starts = _line_starts(self._map)
+        self._parse = lru_cache(maxsize=cache_size)(self._read)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self._parse(j) for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"passage {i} out of range (the index holds {n})")
+        return self._parse(i % n)
+
+    def __iter__(self) -> Iterator[Passage]:
+        for i in range(len(self)):
+            yield self._read(i)  # a full scan does not flush the cache
+
+    def raw(self, i: int) -> bytes:
+        """Line ``i`` as stored, newline included (builds copy unchanged passages byte for byte)."""
+        return bytes(self._map[self._starts[i] : self._starts[i + 1]])
+
+    def _read(self, i: int) -> Passage:
+        line = self._map[self._starts[i] : self._starts[i + 1]]
+        try:
+            return passage_from_json(json.loads(line))
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
+            raise IndexCorruptError(self.path, f"line {i + 1} is malformed ({err})") from err
+
+
+def _line_starts(data: Any, block: int = 1 << 26) -> np.ndarray:
+    """Byte offsets of each line's start, and the end: ``n + 1`` of them for ``n`` newline-ended lines."""
+    ends = [np.zeros(1, np.int64)]
+    for start in range(0, len(data), block):
+        chunk = np.frombuffer(data[start : start + block], dtype=np.uint8)
+        ends.append(np.flatnonzero(chunk == 10).astype(np.int64) + start + 1)
+    starts = np.concatenate(ends)
+    if len(data) and starts[-1] != len(data):  # a last line without its newline
+        starts = np.append(starts, len(data))
+    return starts

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,9 +38,10 @@ class LexicalIndex:
         self._bm25 = bm25
 
     @classmethod
-    def fit(cls, texts: Sequence[str]) -> LexicalIndex:
+    def fit(cls, texts: Iterable[str]) -> LexicalIndex:
         bm25 = bm25s.BM25()
-        corpus = [tokenize(t) or [""] for t in texts]
+        # Tokens interned: a million passages hold ~60 million tokens of ~100,000 distinct words; one copy each.
+        corpus = [[sys.intern(w) for w in tokenize(t)] or [""] for t in texts]
         if corpus:
             bm25.index(corpus, show_progress=False)
         return cls(bm25)
@@ -60,4 +62,5 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        return cls(bm25s.BM25.load(str(folder), allow_pickle=False, mmap=False))
+        # Memory-mapped: a query reads only its words' postings, so a million passages' BM25 stays on disk.
+        return cls(bm25s.BM25.load(str(folder), allow_pickle=False, mmap=True))

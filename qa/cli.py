@@ -78,9 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--out", type=Path, help="write here (default: print the lines)")
 
-    from eval.commands import add_commands  # eval, bench, train-reader
+    from eval.commands import register  # eval, bench, train-reader: the one entry point into eval/
 
-    add_commands(sub, _Parser, positive_int)
+    register(sub, _Parser, positive_int)
     return parser
 
 
@@ -113,19 +113,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qa: error: bad setting in the environment: {_first_line(err)}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        from eval import commands
-
-        handler = {
+        handlers = {
             "index": cmd_index,
             "search": cmd_search,
             "ask": cmd_ask,
-            "eval": commands.cmd_eval,
             "serve": cmd_serve,
             "feedback": cmd_feedback,
-            "bench": commands.cmd_bench,
-            "train-reader": commands.cmd_train_reader,
         }
-        return handler[args.command](args, settings)
+        handler = getattr(args, "handler", None) or handlers[args.command]
+        return int(handler(args, settings))
     except QAError as err:
         print(f"qa {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
@@ -167,15 +163,15 @@ def _max_file_bytes(settings: Settings) -> int:
 def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False) -> Any:
     """Build or refresh ``index_dir`` from ``paths``; with none, from the sources the index was built from
     (the default corpus only for a new index). Raises ``SourcesGoneError`` when those are gone."""
+    from index.build import build
     from index.sources import sources_for
-    from index.store import build
 
     return build(
         sources_for(paths, index_dir, settings.docs),
         index_dir,
         embedder=embedder_for(settings),
         chunking=settings.chunk_settings(),
-        index_type=settings.index_type,
+        store=settings.store_spec(),
         rebuild=rebuild,
         progress=show_progress(),
         max_file_bytes=_max_file_bytes(settings),
@@ -292,61 +288,29 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _check_index(index_dir: Path, paths: Sequence[Path]) -> tuple[str | None, Index | None]:
-    """The problem of an existing index with a damaged file (else ``None``), and the index when it loaded.
-
-    A missing index, or one built with other settings or another format version, is rebuilt
-    by ``serve`` as before; a damaged one is left alone for the user to look at and rebuild.
-    """
-    from index.store import Index
-    from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-
-    try:
-        return None, Index.load(index_dir)
-    except (IndexNotFoundError, IndexMismatchError):
-        return None, None
-    except IndexCorruptError as err:
-        rebuild = " ".join(["qa index", *map(str, paths), "--index", str(index_dir), "--rebuild"])
-        return f"{err.path}: {err.problem}; not serving it nor building over it: rebuild it with `{rebuild}`", None
-
-
 def prepare_serve(paths: Sequence[Path], index_dir: Path, settings: Settings) -> tuple[Index | None, list[Path]]:
-    """Make ``index_dir`` ready to serve; return it when it was loaded as it stands (else the app loads it),
-    and the sources it is kept fresh from (none when they are gone).
+    """Make ``index_dir`` ready to serve (:func:`index.health.readiness` decides); return it when it was loaded
+    as it stands (else the app loads it), and the sources it is kept fresh from (none when they are gone)."""
+    from index.health import readiness
 
-    With ``paths``, the index is built or refreshed from them. Without, it is refreshed from the sources
-    it records, or served as it is when those are gone (with a warning); only a missing index is built
-    from the default corpus. A damaged index is neither served nor built over: ``QAError``.
-    """
-    from index.sources import sources_for
-    from index.store import status
-    from qa.errors import SourcesGoneError
-
-    broken, loaded = _check_index(index_dir, paths)
-    if broken:
-        raise QAError(broken)
-    try:
-        sources = sources_for(paths, index_dir, settings.docs)
-    except SourcesGoneError as err:
-        if loaded is None:
-            raise
-        print(f"qa serve: warning: {err}; serving the index as it is, not refreshed", file=sys.stderr)
-        return loaded, []
-    state = status(
-        sources,
+    ready = readiness(
+        paths,
         index_dir,
+        default=settings.docs,
         model_name=settings.model,
         chunking=settings.chunk_settings(),
-        index_type=settings.index_type,
+        store=settings.store_spec(),
         max_file_bytes=_max_file_bytes(settings),
     )
-    if state == "fresh":
-        return loaded, sources
-    print(f"{index_dir}: index {state}; building it from {', '.join(map(str, sources))}", file=sys.stderr)
+    if ready.warning:
+        print(f"qa serve: warning: {ready.warning}", file=sys.stderr)
+    if ready.state in ("fresh", "sources-gone"):
+        return ready.loaded, ready.sources
+    print(f"{index_dir}: index {ready.state}; building it from {', '.join(map(str, ready.sources))}", file=sys.stderr)
     started = time.perf_counter()
-    report = build_index(sources, index_dir, settings)
+    report = build_index(ready.sources, index_dir, settings)
     print(f"{index_dir}: {report.passages} passages, built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    return None, sources  # the app loads what was just built
+    return None, ready.sources  # the app loads what was just built
 
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:

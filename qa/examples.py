@@ -25,12 +25,11 @@ def candidates(retriever: Retriever, limit: int = 12) -> list[str]:
     from each document so that one long document does not fill the list."""
     per_doc: list[list[str]] = []
     seen: set[str] = set()
-    headings: dict[str, list[str]] = {}
-    for p in retriever.index.passages:
-        headings.setdefault(p.doc_id, []).extend(p.heading_path)
-    for doc in retriever.index.documents.values():
+    index = retriever.index
+    for doc in index.documents.values():
         names = []
-        for name in (doc.title, *headings.get(doc.doc_id, [])):
+        headings = [h for p in index.passages_of(doc.doc_id) for h in p.heading_path]
+        for name in (doc.title, *headings):
             name = " ".join(name.split()).strip(" :.-")
             key = name.casefold()
             if key in seen or not 1 <= len(name.split()) <= MAX_WORDS or not _NAME.match(name):
@@ -38,6 +37,8 @@ def candidates(retriever: Retriever, limit: int = 12) -> list[str]:
             seen.add(key)
             names.append(f"What {'are' if _plural(name) else 'is'} {name}?")
         per_doc.append(names)
+        if sum(1 for n in per_doc if n) >= limit:  # the first round already fills the list: read no further
+            break
     ordered = [q for q in chain.from_iterable(zip_longest(*per_doc)) if q]
     return ordered[:limit]
 

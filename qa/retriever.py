@@ -2,8 +2,8 @@
 
 ``Retriever.search(queries, k)`` takes a batch of questions (a single question is a batch of one)
 and returns, per question, ``k`` :class:`~qa.types.Hit` objects carrying the fused score and the
-per-retriever ranks and scores behind it. Both scores are exact for every candidate: BM25 scores
-come from the full score vector, dense scores from the stored passage vectors.
+per-retriever ranks and scores behind it. The candidates and their scores come from the index's search
+backend (:mod:`index.search`: bm25s and FAISS on this machine, or a Milvus collection).
 """
 
 from __future__ import annotations
@@ -84,27 +84,8 @@ class Retriever:
 
         if vectors is None and mode != "bm25":
             vectors = self.embedder.encode(list(queries))
-        dense_ids = None
-        if vectors is not None:
-            _, dense_ids = self.index.dense.search(vectors, n)
-        results: list[list[Hit]] = []
-        for qi, query in enumerate(queries):
-            bm25_all = self.index.lexical.scores(query) if mode != "dense" else None
-            candidates: list[np.ndarray] = []
-            if bm25_all is not None:
-                top = _top(bm25_all, n)
-                candidates.append(top[bm25_all[top] > 0])
-            if dense_ids is not None:
-                ids = dense_ids[qi]
-                candidates.append(ids[ids >= 0])
-            cand = np.unique(np.concatenate(candidates)) if candidates else np.zeros(0, np.int64)
-            if cand.size == 0:
-                results.append([])
-                continue
-            bm25 = bm25_all[cand] if bm25_all is not None else None
-            dense = self.index.embeddings[cand] @ vectors[qi] if vectors is not None else None
-            results.append(self._fuse(cand, bm25, dense, k, mode))
-        return results
+        found = self.index.search.candidates(list(queries), vectors, n, lexical=mode != "dense")
+        return [self._fuse(c.rows, c.bm25, c.dense, k, mode) if c.rows.size else [] for c in found]
 
     def _fuse(
         self, cand: np.ndarray, bm25: np.ndarray | None, dense: np.ndarray | None, k: int, mode: str
@@ -141,13 +122,6 @@ class Retriever:
                 )
             )
         return hits
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    if n >= scores.size:
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, n - 1)[:n]
-    return part[np.argsort(-scores[part], kind="stable")]
 
 
 def _ranks(scores: np.ndarray, positive_only: bool = False) -> np.ndarray:

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from index.chunking import ChunkSettings
+    from index.dense import StoreSpec
     from index.store import Index
     from qa.answer import Reader
     from qa.retriever import FusionSettings
@@ -30,7 +31,12 @@ class Settings(BaseSettings):
     model_path: str | None = Field(None, description="Local folder of another sentence-transformers model")
     target_chars: int = Field(700, ge=50)
     overlap_chars: int = Field(150, ge=0)
-    index_type: str = "flat-ip"
+    store: str = Field(
+        "flat-ip",
+        description="Where the search structures live: flat-ip (exact FAISS, default), hnsw-ip (FAISS HNSW, for "
+        "large corpora), or milvus:<uri> (Milvus Lite file such as milvus:./milvus.db, or a server such as "
+        "milvus:http://host:19530)",
+    )
     fusion: str = "blend"
     rrf_k: int = Field(60, ge=0)
     bm25_weight: float = Field(0.5, ge=0)
@@ -80,6 +86,13 @@ class Settings(BaseSettings):
     log_questions: bool = Field(False, description="Put the question's text in the web app's access log")
     admin_key: str | None = Field(None, description="Key for the web app's /admin endpoints (None: disabled)")
 
+    @field_validator("store")
+    @classmethod
+    def _store_spec(cls, value: str) -> str:
+        from index.dense import StoreSpec
+
+        return str(StoreSpec.parse(value))
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -89,6 +102,11 @@ class Settings(BaseSettings):
         from index.chunking import ChunkSettings
 
         return ChunkSettings(self.target_chars, self.overlap_chars)
+
+    def store_spec(self) -> StoreSpec:
+        from index.dense import StoreSpec
+
+        return StoreSpec.parse(self.store)
 
     def reader(self, index: Index) -> Reader:
         """The shipped reader of ``index`` with these settings' precision and passage count (kept per process)."""

@@ -80,6 +80,7 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
             documents=len(index.documents),
             passages=len(index.passages),
             model=index.model_name,
+            store=index.index_type,
             reader=f"{reader.name} ({reader.precision})",
             built_at=str(index.manifest.get("built_at", "")),
             build_seconds=float(seconds) if isinstance(seconds, int | float) else None,

@@ -13,8 +13,9 @@ from fastapi_offline import FastAPIOffline
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from index.build import BuildReport, build
 from index.embed import Embedder
-from index.store import BuildReport, Index, build
+from index.store import Index
 from qa.answer import answer
 from qa.feedback import FeedbackStore, feedback_path
 from qa.retriever import Retriever
@@ -116,7 +117,7 @@ def _watcher(app: FastAPI, settings: Settings, embedder: Embedder, sources: Sequ
             index_dir,
             embedder=embedder,
             chunking=settings.chunk_settings(),
-            index_type=settings.index_type,
+            store=settings.store_spec(),
             max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
         )
 

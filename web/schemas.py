@@ -74,6 +74,7 @@ class Health(BaseModel):
     documents: int
     passages: int
     model: str = Field(description="The embedding model of the index")
+    store: str = Field("flat-ip", description="Where its search structures live: flat-ip, hnsw-ip or milvus")
     reader: str = Field(description="The reader model and the precision it computes in")
     built_at: str
     build_seconds: float | None = Field(None, description="How long the last build of the index took")

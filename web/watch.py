@@ -17,7 +17,7 @@ from pathlib import Path
 
 import watchfiles
 
-from index.store import BuildReport
+from index.build import BuildReport
 from qa.errors import QAError
 
 log = logging.getLogger(__name__)

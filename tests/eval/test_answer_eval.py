@@ -8,8 +8,9 @@ import pytest
 from eval import latency_bench
 from eval.answer_eval import Record, calibrate, coverage_curve, evaluate_system, normalize
 from eval.sets import EvalQuestion
+from index.build import build
 from index.embed import Embedder
-from index.store import Index, build
+from index.store import Index
 from qa.confidence import fit_confidence
 from qa.retriever import Retriever
 from qa.settings import Settings

@@ -10,8 +10,9 @@ import pytest
 from eval import calibration
 from eval.qa_data import civic_part
 from eval.sets import EvalQuestion
+from index.build import build
 from index.embed import Embedder
-from index.store import Index, build
+from index.store import Index
 from qa.answer import SCORES
 from qa.retriever import Retriever
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval import cold_bench
+from index.build import build
 from index.embed import Embedder
-from index.store import build
 
 
 def test_one_cold_run_per_engine_answers_and_prints_a_table(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:

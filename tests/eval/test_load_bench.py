@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from eval import load_bench
+from index.build import build
 from index.embed import Embedder
-from index.store import build
 
 
 def test_short_bounded_load_run_has_no_errors(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from index import folder, store
+from index import build as build_module
+from index import dense, folder, resume
+from index.build import build
 from index.embed import Embedder
-from index.store import Index, build
+from index.store import Index
 from qa import cli
 from qa.errors import IndexCorruptError, IndexWriteError, QAError
 from qa.settings import get_settings
@@ -102,7 +104,7 @@ def test_an_untranslated_os_error_is_still_one_line(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError(5, "Input/output error", str(corpus / "pehchaan.md"))
 
-    monkeypatch.setattr(store, "read_documents", broken)
+    monkeypatch.setattr(build_module, "read_documents", broken)
     assert cli.main(["index", str(corpus), "--index", str(tmp_path / "idx")]) == 1
     assert one_line_error(capsys) == f"qa index: error: {corpus / 'pehchaan.md'}: Input/output error"
 
@@ -258,8 +260,8 @@ def _short_write(*args: object, **kwargs: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("module", "name", "failure"),
-    [("faiss", "write_index", _no_space), ("np", "save", _short_write)],
+    ("owner", "module", "name", "failure"),
+    [(dense, "faiss", "write_index", _no_space), (resume, "np", "save", _short_write)],
     ids=["enospc", "regression-numpy-short-write"],
 )
 def test_disk_full_is_one_cli_line_and_the_index_is_kept(
@@ -268,6 +270,7 @@ def test_disk_full_is_one_cli_line_and_the_index_is_kept(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    owner: types.ModuleType,
     module: str,
     name: str,
     failure: object,
@@ -277,7 +280,7 @@ def test_disk_full_is_one_cli_line_and_the_index_is_kept(
     assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0
     before = snapshot(idx)
     (corpus / "new.md").write_text("# New\n\nSomething new.\n")
-    monkeypatch.setattr(getattr(folder, module), name, failure)
+    monkeypatch.setattr(getattr(owner, module), name, failure)
     capsys.readouterr()
     assert cli.main(["index", str(corpus), "--index", str(idx)]) == 1
     assert one_line_error(capsys) == f"qa index: error: {idx}: No space left on device; the previous index is unchanged"

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import folder
+from index import dense, folder
+from index.build import build, status
 from index.chunking import ChunkSettings
 from index.embed import Embedder
-from index.store import Index, build, status
+from index.store import Index
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from qa.reading import passage_context
 from tests.conftest import ROOT, THREE_DOCS, write_corpus
@@ -29,7 +30,7 @@ def test_build_then_load_round_trip(corpus: Path, tmp_path: Path, embedder: Embe
     assert report.documents == 3 and report.embedded == report.passages > 3
     index = Index.load(tmp_path / "idx", model_name=embedder.name, dimension=384)
     assert sorted(index.documents) == sorted(THREE_DOCS)
-    assert len(index.passages) == report.passages == index.dense.ntotal == index.embeddings.shape[0]
+    assert len(index.passages) == report.passages == index.search.dense.size == index.embeddings.shape[0]
     for p in index.passages:
         assert index.documents[p.doc_id].text[p.start : p.end] == p.text
     norms = np.linalg.norm(index.embeddings, axis=1)
@@ -159,7 +160,7 @@ def test_a_failed_write_keeps_the_previous_index(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(folder.faiss, "write_index", disk_full)
+    monkeypatch.setattr(dense.faiss, "write_index", disk_full)
     with pytest.raises(OSError, match="No space"):
         build([corpus], idx, embedder=embedder)
     assert snapshot(idx) == before
@@ -195,7 +196,7 @@ KILL_SCRIPT = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 from index.embed import Embedder
-from index.store import build
+from index.build import build
 build([sys.argv[1]], sys.argv[2], embedder=Embedder(), batch_size=4)
 """
 

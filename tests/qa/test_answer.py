@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from index.build import build
 from index.embed import Embedder
-from index.store import Index, build
+from index.store import Index
 from qa.answer import Reader, answer, read, reader_for, sentence_of
 from qa.confidence import Confidence, decide, default_confidence, load_confidence
 from qa.errors import InvalidQueryError, ReaderModelError

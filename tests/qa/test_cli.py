@@ -180,3 +180,25 @@ def test_ask_starts_without_torch_and_answers_as_the_torch_reader_does(
     assert light is not None and full is not None and light["text"] == "July"
     assert (light["doc_id"], light["start"], light["end"]) == (full["doc_id"], full["start"], full["end"])
     assert abs(light["confidence"] - full["confidence"]) < 1e-3
+
+
+def test_regression_milvus_store_output_is_clean(corpus: Path, tmp_path: Path) -> None:
+    """With QA_STORE=milvus:..., grpc printed a traceback ("Method not implemented": pymilvus asks Milvus Lite
+    for a timestamp it does not implement) and keepalive notices into `qa index` / `qa search` output."""
+    env = {**__import__("os").environ, "QA_STORE": f"milvus:{tmp_path / 'milvus.db'}"}
+    idx = str(tmp_path / "idx")
+    for args in (["index", str(corpus), "--index", idx], ["search", "fellowship length", "--index", idx, "--k", "2"]):
+        run = subprocess.run(
+            [sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+        )
+        assert run.returncode == 0, run.stderr
+        assert "Traceback" not in run.stderr and "not implemented" not in run.stderr, run.stderr
+    assert "fellowship.txt" in run.stdout
+    assert json.loads((tmp_path / "idx" / "manifest.json").read_text())["index_type"] == "milvus"
+
+
+def test_a_bad_store_setting_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    monkeypatch.setenv("QA_STORE", "milvus")
+    get_settings.cache_clear()
+    assert main(["index", "--index", str(tmp_path / "idx")]) == 2
+    assert "milvus:" in one_line_error(capsys)

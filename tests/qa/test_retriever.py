@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from index.build import build
 from index.embed import Embedder
-from index.store import Index, build
+from index.store import Index
 from qa.errors import InvalidQueryError
 from qa.retriever import FusionSettings, Retriever
 from tests.conftest import write_corpus

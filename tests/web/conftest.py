@@ -14,8 +14,9 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from index.build import build
 from index.embed import Embedder
-from index.store import Index, build
+from index.store import Index
 from qa.settings import Settings
 from tests.conftest import THREE_DOCS, write_corpus
 from web.app import create_app

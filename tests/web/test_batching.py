@@ -4,8 +4,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from index.build import build
 from index.embed import Embedder
-from index.store import Index, build
+from index.store import Index
 from qa.answer import answer
 from qa.retriever import Retriever
 from qa.types import Result

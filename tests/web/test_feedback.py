@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from eval.sets import load_eval_set
+from index.build import build
 from index.embed import Embedder
-from index.store import build
 from qa.cli import main
 from qa.feedback import FeedbackStore, feedback_path
 from qa.settings import Settings, get_settings

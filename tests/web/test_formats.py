@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from index.build import build
 from index.embed import Embedder
-from index.store import Index, build
+from index.store import Index
 from qa.settings import Settings
 from tests.conftest import write_corpus
 from tests.documents import make_docx, make_html, make_pdf

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from index.build import build
 from index.embed import Embedder
-from index.store import build
 from qa.settings import Settings
 from tests.conftest import THREE_DOCS, write_corpus
 from tests.web.conftest import local_client

@@ -1,0 +1,119 @@
+"""Writing an index folder's files from a build's plan, streaming: no step holds every passage at once.
+
+Unchanged documents' passages are copied line for line from the previous ``passages.jsonl`` and their
+vectors row for row from its memory-mapped ``embeddings.npy``; new passages come from the build's
+saved embedding chunks. The search structures are then made from the written vectors: a local FAISS
+store and bm25s, or a new Milvus collection (:mod:`index.milvus`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.lib.format import open_memmap
+
+from index.dense import StoreSpec, build_store
+from index.folder import (
+    BM25_DIR,
+    DOCUMENTS,
+    EMBEDDINGS,
+    PASSAGES,
+    document_to_json,
+    passage_to_json,
+    write_jsonl,
+)
+from index.lexical import LexicalIndex
+from index.resume import Embedded
+from index.store import Index
+from qa.reading import passage_context
+from qa.types import Document, Passage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DocPlan:
+    """One document of the new index: its passages are either reused (rows of the previous index) or new."""
+
+    doc: Document
+    reused: range | None = None
+    new: tuple[Passage, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.reused) if self.reused is not None else len(self.new)
+
+
+def passage_text(doc: Document, passage: Passage) -> str:
+    """What gets embedded and BM25-indexed (and read): title and headings as context, then the passage."""
+    return passage_context(doc.context_title, passage).text
+
+
+def write_contents(
+    folder: Path,
+    plan: Sequence[DocPlan],
+    previous: Index | None,
+    embedded: Embedded,
+    dimension: int,
+    store: StoreSpec,
+    *,
+    collection_name: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Write documents, passages, vectors and the search structures into ``folder`` (not the manifest);
+    return the manifest's ``store`` section."""
+    write_jsonl(folder / DOCUMENTS, (document_to_json(p.doc) for p in plan))
+    with open(folder / PASSAGES, "wb") as f:
+        for p in plan:
+            if p.reused is not None:
+                assert previous is not None
+                for row in p.reused:
+                    f.write(previous.passages.raw(row))
+            else:
+                for passage in p.new:
+                    f.write(_json_line(passage_to_json(passage)))
+    n = sum(p.count for p in plan)
+    vectors = open_memmap(folder / EMBEDDINGS, mode="w+", dtype=np.float32, shape=(n, dimension))
+    rows = embedded.rows()
+    at = 0
+    for p in plan:
+        if p.reused is not None:
+            assert previous is not None
+            vectors[at : at + p.count] = previous.embeddings[p.reused.start : p.reused.stop]
+        elif p.count:
+            vectors[at : at + p.count] = rows.take(p.count)
+        at += p.count
+    vectors.flush()
+    del vectors
+    vectors = np.load(folder / EMBEDDINGS, mmap_mode="r")
+    if store.index_type == "milvus":
+        from index.milvus import MilvusCollection
+
+        assert collection_name is not None
+        collection = MilvusCollection.create(store.uri or "", collection_name, dimension)
+        collection.add_all(vectors, _texts(plan, previous))
+        return {"uri": store.uri, "collection": collection_name, **collection.describe()}
+    dense = build_store(store.index_type, vectors)
+    dense.save(folder)
+    lexical = LexicalIndex.fit(_texts(plan, previous))
+    (folder / BM25_DIR).mkdir()
+    if lexical.size:
+        lexical.save(folder / BM25_DIR)
+    return {"params": dense.params} if dense.params else {}
+
+
+def _texts(plan: Sequence[DocPlan], previous: Index | None) -> Iterator[str]:
+    for p in plan:
+        passages = previous.passages[p.reused.start : p.reused.stop] if p.reused is not None else p.new  # type: ignore[union-attr]
+        for passage in passages:
+            yield passage_text(p.doc, passage)
+
+
+def _json_line(row: dict[str, Any]) -> bytes:
+    return (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
