@@ -150,10 +150,11 @@ def build_documents(
     started = time.perf_counter() if started is None else started
     with build_lock(index_dir):
         recover(index_dir)
-        previous = None if rebuild else _previous(index_dir, embedder.name, chunking, store)
+        previous = None if rebuild else _previous(index_dir, embedder.name, chunking)
         old_docs = previous.documents if previous else {}
         if (
             previous
+            and _same_store(previous.manifest, store)
             and _fingerprint(documents) == _manifest_fingerprint(previous.manifest)
             and list(skipped) == previous.manifest.get("skipped", [])
         ):
@@ -334,25 +335,31 @@ def _dimension(previous: Index | None, embedder: Embedder) -> int:
 
 
 def _same_settings(manifest: dict[str, Any], model_name: str, chunking: ChunkSettings, store: StoreSpec) -> bool:
-    return (
-        manifest["model"]["name"] == model_name
-        and manifest["chunking"] == chunking.as_dict()
-        and manifest.get("index_type") == store.index_type
-        and (manifest.get("store") or {}).get("uri") == store.uri
-    )
+    return _same_vectors(manifest, model_name, chunking) and _same_store(manifest, store)
 
 
-def _previous(index_dir: Path, model_name: str, chunking: ChunkSettings, store: StoreSpec) -> Index | None:
-    """The current index if it can be reused for an incremental build, else ``None``."""
+def _same_vectors(manifest: dict[str, Any], model_name: str, chunking: ChunkSettings) -> bool:
+    """Whether an index's passages and vectors are what these settings would make (the store aside)."""
+    return manifest["model"]["name"] == model_name and manifest["chunking"] == chunking.as_dict()
+
+
+def _same_store(manifest: dict[str, Any], store: StoreSpec) -> bool:
+    return manifest.get("index_type") == store.index_type and (manifest.get("store") or {}).get("uri") == store.uri
+
+
+def _previous(index_dir: Path, model_name: str, chunking: ChunkSettings) -> Index | None:
+    """The current index if its passages and vectors can be reused, else ``None``. Another store does not
+    matter (switching ``QA_STORE`` re-makes the search structures from the saved vectors, embedding nothing),
+    so the previous index is loaded without its search structures: a Milvus that is gone does not stop it."""
     try:
-        previous = Index.load(index_dir)
+        previous = Index.load(index_dir, search=False)
     except IndexNotFoundError:
         return None
     except (IndexCorruptError, IndexMismatchError) as err:
         log.warning("rebuilding from scratch: %s", err)
         return None
-    if not _same_settings(previous.manifest, model_name, chunking, store):
-        log.info("settings changed (model, chunking or store): rebuilding from scratch")
+    if not _same_vectors(previous.manifest, model_name, chunking):
+        log.info("settings changed (model or chunking): rebuilding from scratch")
         return None
     return previous
 

@@ -86,8 +86,11 @@ class Index:
         return self.passages[rows.start : rows.stop]
 
     @classmethod
-    def load(cls, path: Path | str, *, model_name: str | None = None, dimension: int | None = None) -> Index:
-        """Load and check an index folder; raise a typed error naming what is wrong."""
+    def load(
+        cls, path: Path | str, *, model_name: str | None = None, dimension: int | None = None, search: bool = True
+    ) -> Index:
+        """Load and check an index folder; raise a typed error naming what is wrong. ``search=False`` leaves the
+        search structures closed (builds reuse passages and vectors only)."""
         path = Path(path)
         recover_if_idle(path)  # mid-swap, the folder comes back when the build finishes
         manifest = read_manifest(path)
@@ -112,9 +115,19 @@ class Index:
             raise IndexCorruptError(path / DOCUMENTS, "does not list the documents the manifest lists")
         doc_rows = _doc_rows(path, manifest, n)
         _check_passages(path, passages, documents, doc_rows)
-        search = _open_search(path, manifest, embeddings, n, dim)
+        backend = _open_search(path, manifest, embeddings, n, dim) if search else _Closed(path)
         aliases = {alias: doc.doc_id for doc in documents.values() for alias in doc.aliases}
-        return cls(path, manifest, documents, passages, embeddings, search, aliases, doc_rows)
+        return cls(path, manifest, documents, passages, embeddings, backend, aliases, doc_rows)
+
+
+class _Closed:
+    """The search backend of an index loaded for its passages and vectors only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def candidates(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{self.path} was loaded without its search structures (Index.load(search=False))")
 
 
 def _doc_rows(path: Path, manifest: dict[str, Any], n: int) -> dict[str, range]:

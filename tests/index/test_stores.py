@@ -124,3 +124,23 @@ def test_milvus_scores_both_sides_as_the_local_backend_does(corpus: Path, tmp_pa
             assert np.allclose(a.dense, b.dense, atol=1e-5) and np.allclose(a.bm25, b.bm25, rtol=1e-4, atol=1e-6)
     finally:
         milvus.close_all()
+
+
+def test_switching_the_store_embeds_nothing_and_a_gone_milvus_does_not_stop_it(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """QA_STORE changed on a large index would have re-embedded every passage (hours at a million)."""
+    idx, uri = tmp_path / "idx", str(tmp_path / "m.db")
+    build([corpus], idx, embedder=embedder)
+    vectors = np.array(Index.load(idx).embeddings)
+    try:
+        for spec in (StoreSpec("hnsw-ip"), StoreSpec("milvus", uri)):
+            report = build([corpus], idx, embedder=embedder, store=spec)
+            assert report.embedded == 0 and not report.up_to_date and Index.load(idx).index_type == spec.index_type
+            assert np.array_equal(Index.load(idx).embeddings, vectors)
+        milvus.client(uri).drop_collection(Index.load(idx, search=False).manifest["store"]["collection"])
+        report = build([corpus], idx, embedder=embedder)  # back to flat-ip: the Milvus side is gone
+        assert report.embedded == 0 and Index.load(idx).index_type == "flat-ip"
+        assert build([corpus], idx, embedder=embedder).up_to_date
+    finally:
+        milvus.close_all()
