@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,6 @@ def write_contents(
     store: StoreSpec,
     *,
     collection_name: str | None = None,
-    on_stage: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Write documents, passages, vectors and the search structures into ``folder`` (not the manifest);
     return the manifest's ``store`` section."""
@@ -72,9 +71,8 @@ def write_contents(
     with open(folder / PASSAGES, "wb") as f:
         for p in plan:
             if p.reused is not None:
-                assert previous is not None
                 for row in p.reused:
-                    f.write(previous.passages.raw(row))
+                    f.write(_previous(previous).passages.raw(row))
             else:
                 for passage in p.new:
                     f.write(_json_line(passage_to_json(passage)))
@@ -84,8 +82,7 @@ def write_contents(
     at = 0
     for p in plan:
         if p.reused is not None:
-            assert previous is not None
-            vectors[at : at + p.count] = previous.embeddings[p.reused.start : p.reused.stop]
+            vectors[at : at + p.count] = _previous(previous).embeddings[p.reused.start : p.reused.stop]
         elif p.count:
             vectors[at : at + p.count] = rows.take(p.count)
         at += p.count
@@ -110,9 +107,15 @@ def write_contents(
 
 def _texts(plan: Sequence[DocPlan], previous: Index | None) -> Iterator[str]:
     for p in plan:
-        passages = previous.passages[p.reused.start : p.reused.stop] if p.reused is not None else p.new  # type: ignore[union-attr]
+        passages = _previous(previous).passages[p.reused.start : p.reused.stop] if p.reused is not None else p.new
         for passage in passages:
             yield passage_text(p.doc, passage)
+
+
+def _previous(previous: Index | None) -> Index:
+    if previous is None:
+        raise ValueError("a plan that reuses passages needs the previous index")
+    return previous
 
 
 def _json_line(row: dict[str, Any]) -> bytes:
