@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from index.dense import INDEX_TYPES
 from qa import cli
 from qa.settings import PROJECT_ROOT, Settings
 
@@ -110,7 +111,7 @@ def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int
     )
     sc.add_argument("--shared", type=Path, default=SHARED, help="folder holding datasets/ and corpora/ (../shared)")
     sc.add_argument("--sizes", type=_sizes, default=(10_000, 100_000, 1_000_000), help="comma-separated passage counts")
-    sc.add_argument("--stores", type=_stores, default=("flat-ip", "hnsw-ip", "milvus"), help="comma-separated stores")
+    sc.add_argument("--stores", type=_stores, default=INDEX_TYPES, help="comma-separated stores (default: all three)")
     sc.add_argument("--queries", type=positive_int, default=200, help="questions to time (default 200)")
     sc.add_argument("--work-dir", type=Path, help="where the indexes are built (default: $QA_CACHE_DIR/scale/work)")
     sc.add_argument("--keep", action="store_true", help="keep the indexes built (several GB at 1M)")
@@ -134,9 +135,8 @@ def _sizes(value: str) -> tuple[int, ...]:
 
 def _stores(value: str) -> tuple[str, ...]:
     stores = tuple(v.strip() for v in value.split(",") if v.strip())
-    unknown = [s for s in stores if s not in ("flat-ip", "hnsw-ip", "milvus")]
-    if not stores or unknown:
-        raise argparse.ArgumentTypeError(f"choose from flat-ip, hnsw-ip, milvus; got {value!r}")
+    if not stores or any(s not in INDEX_TYPES for s in stores):
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(INDEX_TYPES)}; got {value!r}")
     return stores
 
 

@@ -19,18 +19,18 @@ ALL_SETS = ("seeds-dev", "seeds-test", "corpora-dev", "corpora-test")
 
 
 def corpus_of(set_name: str) -> str:
-    """The corpus an eval set asks about: ``seeds`` or ``corpora`` (its indexes are shared by its sets)."""
-    sources(set_name, Path("."))  # refuses an unknown set
-    return set_name.split("-")[0]
+    """The corpus an eval set asks about, from its name: ``seeds`` or ``corpora`` (its sets share indexes)."""
+    corpus = set_name.split("-")[0]
+    if corpus not in ("seeds", "corpora"):
+        raise ValueError(f"unknown eval set {set_name!r}: its name must start with 'seeds-' or 'corpora-'")
+    return corpus
 
 
 def sources(set_name: str, corpora: Path) -> list[Path]:
     """The document folders of the eval set ``set_name`` (``seeds-dev``, ``corpora-test``, ...)."""
-    if set_name.startswith("seeds"):
+    if corpus_of(set_name) == "seeds":
         return [SEEDS]
-    if set_name.startswith("corpora"):
-        return [corpora / "cil-handbook", corpora / "kp-digital-services"]
-    raise ValueError(f"unknown eval set {set_name!r}: its name must start with 'seeds' or 'corpora'")
+    return [corpora / "cil-handbook", corpora / "kp-digital-services"]
 
 
 def retrievers(

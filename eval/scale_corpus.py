@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +43,6 @@ class RealCorpus:
     """Real passages: texts (what gets embedded and BM25-indexed), their vectors and the encode rate."""
 
     texts: list[str]
-    doc_ids: list[str]
     vectors: np.ndarray
     sources: dict[str, int]  # passages per source
     encode_rate: float  # passages per second, measured on this machine (the last block computed)
@@ -81,13 +79,12 @@ def real_documents(shared: Path) -> dict[str, list[Document]]:
 def real_corpus(shared: Path, embedder: Embedder, cache_dir: Path, chunking: ChunkSettings | None = None) -> RealCorpus:
     """Chunk the real documents and embed their passages, reusing the blocks cached by earlier runs."""
     chunking = chunking or ChunkSettings()
-    texts, doc_ids, sources = [], [], {}
+    texts, sources = [], {}
     for source, documents in real_documents(shared).items():
         before = len(texts)
         for doc in documents:
             for p in chunk(doc, chunking):
                 texts.append(passage_text(doc, p))
-                doc_ids.append(doc.doc_id)
         sources[source] = len(texts) - before
     key = hashlib.sha256(json.dumps([embedder.name, chunking.as_dict(), BLOCK]).encode())
     for t in texts:
@@ -114,7 +111,7 @@ def real_corpus(shared: Path, embedder: Embedder, cache_dir: Path, chunking: Chu
     elif rate_file.exists():
         rate = float(json.loads(rate_file.read_text(encoding="utf-8"))["passages_per_s"])
     vectors = np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, embedder.dimension), np.float32)
-    return RealCorpus(texts, doc_ids, vectors, sources, rate)
+    return RealCorpus(texts, vectors, sources, rate)
 
 
 def grown(real: RealCorpus, size: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
@@ -141,8 +138,3 @@ def grown(real: RealCorpus, size: int, seed: int = 0) -> tuple[list[str], np.nda
 def _mixed_text(a: str, b: str) -> str:
     wa, wb = a.split(), b.split()
     return " ".join(wa[: len(wa) // 2] + wb[len(wb) // 2 :])
-
-
-def batches(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

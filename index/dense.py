@@ -126,15 +126,12 @@ class FaissStore:
         return cls(index_type, faiss.IndexIDMap2(base), params)
 
     @classmethod
-    def load(
-        cls, folder: Path, index_type: str, params: dict[str, Any] | None = None, *, mmap: bool = False
-    ) -> FaissStore:
+    def load(cls, folder: Path, index_type: str, params: dict[str, Any] | None = None) -> FaissStore:
         path = folder / DENSE
         if not path.exists():
             raise IndexCorruptError(path, "is missing")
         try:
-            flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
-            index = faiss.read_index(str(path), flags)
+            index = faiss.read_index(str(path))
         except RuntimeError as err:
             raise IndexCorruptError(path, f"cannot be read by FAISS ({str(err).splitlines()[0][:200]})") from err
         if not isinstance(index, faiss.IndexIDMap2):
@@ -169,16 +166,11 @@ class FaissStore:
         faiss.write_index(self.index, str(folder / DENSE))
 
 
-def create_store(index_type: str, dimension: int, params: dict[str, Any] | None = None) -> FaissStore:
-    """A new, empty local store (Milvus collections are made by :mod:`index.milvus`)."""
-    return FaissStore.create(index_type, dimension, params)
-
-
 def build_store(
     index_type: str, vectors: np.ndarray, params: dict[str, Any] | None = None, *, batch: int = 65536
 ) -> FaissStore:
     """A local store holding ``vectors`` under ids ``0..n-1``, added in slices (memory maps stay mapped)."""
-    store = create_store(index_type, int(vectors.shape[1]), params)
+    store = FaissStore.create(index_type, int(vectors.shape[1]), params)
     for start in range(0, len(vectors), batch):
         block = np.asarray(vectors[start : start + batch], dtype=np.float32)
         store.add(block, np.arange(start, start + len(block), dtype=np.int64))

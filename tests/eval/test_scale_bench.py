@@ -21,7 +21,7 @@ def _real(embedder: Embedder) -> RealCorpus:
         f"Passage {i}: how to apply for {TOPICS[i % 6]} in district {i}, the office hours and the documents needed."
         for i in range(60)
     ]
-    return RealCorpus(texts, [f"d{i}" for i in range(60)], embedder.encode(texts), {"made-up": 60}, 50.0)
+    return RealCorpus(texts, embedder.encode(texts), {"made-up": 60}, 50.0)
 
 
 def test_grown_passages_keep_the_real_ones_and_mix_beyond(embedder: Embedder) -> None:

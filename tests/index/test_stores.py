@@ -144,3 +144,15 @@ def test_switching_the_store_embeds_nothing_and_a_gone_milvus_does_not_stop_it(
         assert build([corpus], idx, embedder=embedder).up_to_date
     finally:
         milvus.close_all()
+
+
+def test_a_milvus_collection_adds_searches_and_removes_by_id(tmp_path: Path) -> None:
+    v = _unit(20)
+    try:
+        collection = milvus.MilvusCollection.create(str(tmp_path / "m.db"), "civic_qa_test", 16)
+        collection.add_all(v, [f"passage {i}" for i in range(20)])
+        assert collection.size == 20 and list(collection.search(v[:3], 1)[1][:, 0]) == [0, 1, 2]
+        assert collection.remove(np.array([1])) == 1 and collection.size == 19
+        assert 1 not in collection.search(v[1:2], 5)[1][0]
+    finally:
+        milvus.close_all()
