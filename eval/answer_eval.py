@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from eval.metrics import percentile
+from eval.overlap import set_overlap
 from eval.sets import EvalQuestion
 from eval.squad_metrics import compute_exact, compute_f1
 from index.store import Index
@@ -48,6 +49,14 @@ def contains_gold(result: Result, golds: Sequence[str]) -> bool:
     return any(normalize(g) in hay for g in golds)
 
 
+def span_holds_gold(result: Result, golds: Sequence[str]) -> bool:
+    """Span accuracy, what a person reads: the system answered and a gold string stands in the answer itself."""
+    if result.answer is None:
+        return False
+    span = normalize(result.answer.text)
+    return any(normalize(g) in span for g in golds)
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One question's outcome, as written to failures.jsonl."""
@@ -66,6 +75,7 @@ class Record:
     gold_doc_rank: int | None
     ms: float
     band: str | None = None  # how the answer was shown: sure or possible (None: abstained)
+    span_correct: bool = False  # a gold string stands in the answer itself (answerable questions only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +90,8 @@ class SystemReport:
     has_ans_f1: float
     answer_accuracy: float  # top-1: gold in answer or sentence, over answerable
     forced_accuracy: float  # the same for the best sentence, never abstaining
+    span_accuracy: float  # gold in the answer itself (what a person reads), over answerable
+    forced_span_accuracy: float  # the same, never abstaining
     hit1: float
     hit5: float
     mrr: float
@@ -93,6 +105,9 @@ class SystemReport:
     sure_accuracy: float = 0.0
     possible_answered: int = 0  # answers shown as possible ("check the source"), and the share right
     possible_accuracy: float = 0.0
+    sure_span_accuracy: float = 0.0  # the share of sure answers whose span holds the gold
+    possible_span_accuracy: float = 0.0
+    overlap: float | None = None  # the set's median lexical overlap (eval.overlap)
     records: tuple[Record, ...] = field(repr=False, default=())
     forced_records: tuple[Record, ...] = field(repr=False, default=())
 
@@ -158,6 +173,7 @@ def _record(q: EvalQuestion, result: Result, doc_rank: int | None, ms: float) ->
         gold_doc_rank=doc_rank,
         ms=round(ms, 3),
         band=result.answer.band if result.answer else None,
+        span_correct=q.answerable and span_holds_gold(result, q.answers),
     )
 
 
@@ -193,7 +209,10 @@ def evaluate_system(
         if progress:
             progress()
     forced_right = sum(r.correct for q, r in zip(questions, forced_records, strict=True) if q.answerable)
-    return summarize(system, questions, records, forced_right, forced_records)
+    report = summarize(system, questions, records, forced_right, forced_records)
+    texts = {doc_id: doc.text for doc_id, doc in index.documents.items()}
+    texts |= {alias: texts[doc_id] for alias, doc_id in index.aliases.items() if doc_id in texts}
+    return replace(report, overlap=set_overlap(questions, texts))
 
 
 def summarize(
@@ -224,6 +243,10 @@ def summarize(
         has_ans_f1=share(sum(r.f1 for r in ans), len(ans)),
         answer_accuracy=share(sum(r.correct for r in ans), len(ans)),
         forced_accuracy=share(forced_right, len(ans)),
+        span_accuracy=share(sum(r.span_correct for r in ans), len(ans)),
+        forced_span_accuracy=share(
+            sum(r.span_correct for q, r in zip(questions, forced_records, strict=True) if q.answerable), len(ans)
+        ),
         hit1=share(sum(r.gold_doc_rank == 1 for r in ans), len(ans)),
         hit5=share(sum(r.gold_doc_rank is not None and r.gold_doc_rank <= 5 for r in ans), len(ans)),
         mrr=share(sum(1 / r.gold_doc_rank for r in ans if r.gold_doc_rank), len(ans)),
@@ -237,6 +260,8 @@ def summarize(
         sure_accuracy=share(sum(r.correct for r in sure), len(sure)),
         possible_answered=len(possible),
         possible_accuracy=share(sum(r.correct for r in possible), len(possible)),
+        sure_span_accuracy=share(sum(r.span_correct for r in sure), len(sure)),
+        possible_span_accuracy=share(sum(r.span_correct for r in possible), len(possible)),
         records=tuple(records),
         forced_records=tuple(forced_records),
     )
@@ -244,16 +269,20 @@ def summarize(
 
 def format_table(name: str, reports: Sequence[SystemReport]) -> str:
     first = reports[0]
+    overlap = "n/a" if first.overlap is None else f"{first.overlap:.2f}"
     lines = [
-        f"{name}: {first.questions} questions ({first.unanswerable} unanswerable)",
+        f"{name}: {first.questions} questions ({first.unanswerable} unanswerable); lexical overlap (median share of "
+        f"a question's content words found around its answer): {overlap}",
         "",
-        "| system | top-1 answer acc | never abstaining | EM | F1 | HasAns F1 | doc hit@1 | hit@5 | MRR "
+        "| system | span right | answer or sentence right | never abstaining: span | never abstaining: sentence "
+        "| wrongly abstained | EM | F1 | HasAns F1 | doc hit@1 | hit@5 | MRR "
         "| abstain P | abstain R | overall | p50 ms | p95 ms |",
-        "|---|" + "---:|" * 13,
+        "|---|" + "---:|" * 16,
     ]
     for r in reports:
         lines.append(
-            f"| {r.system} | {r.answer_accuracy:.1%} | {r.forced_accuracy:.1%} | {r.exact:.1%} | {r.f1:.1%} "
+            f"| {r.system} | {r.span_accuracy:.1%} | {r.answer_accuracy:.1%} | {r.forced_span_accuracy:.1%} "
+            f"| {r.forced_accuracy:.1%} | {r.wrongly_abstained:.1%} | {r.exact:.1%} | {r.f1:.1%} "
             f"| {r.has_ans_f1:.1%} | {r.hit1:.1%} | {r.hit5:.1%} | {r.mrr:.3f} | {r.abstention_precision:.1%} "
             f"| {r.abstention_recall:.1%} | {r.overall:.1%} | {r.p50_ms:.1f} | {r.p95_ms:.1f} |"
         )
@@ -263,19 +292,21 @@ def format_table(name: str, reports: Sequence[SystemReport]) -> str:
 
 def format_bands(r: SystemReport) -> str:
     return (
-        f"sure {r.sure_answered} answered, {r.sure_accuracy:.1%} right; possible (check the source) "
-        f"{r.possible_answered} answered, {r.possible_accuracy:.1%} right"
+        f"sure {r.sure_answered} answered, span right {r.sure_span_accuracy:.1%} (answer or sentence "
+        f"{r.sure_accuracy:.1%}); possible (check the source) {r.possible_answered} answered, span right "
+        f"{r.possible_span_accuracy:.1%} (answer or sentence {r.possible_accuracy:.1%})"
     )
 
 
 def format_failures(report: SystemReport) -> str:
     lines = []
     for r in report.records:
-        if r.correct:
+        if r.correct and (r.span_correct or not r.gold):
             continue
         got = "ABSTAIN" if r.answered is None else repr(r.answered[:80])
         lines.append(
-            f"- {r.id} [{'ans' if r.gold else 'UNANS'}] {r.question}\n    gold={r.gold[:2]} got={got} "
+            f"- {r.id} [{'ans' if r.gold else 'UNANS'}{' sentence only' if r.correct else ''}] {r.question}\n"
+            f"    gold={r.gold[:2]} got={got} band={r.band or '-'} "
             f"conf={r.confidence:.2f} doc={r.doc_id or '-'} gold doc rank={r.gold_doc_rank}"
         )
     return "\n".join(lines)

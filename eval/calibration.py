@@ -1,10 +1,12 @@
-"""`qa eval --calibrate`: fit the confidence model on civic dev questions the reader never trained on.
+"""`qa eval --calibrate`: fit the confidence model on civic questions the reader never trained on.
 
-The questions are the ``calibration`` half of each civic dev set (:func:`eval.qa_data.civic_part`),
-each retrieved from its own documents (:mod:`eval.corpora`) and read never abstaining. The label
-is whether the reader's answer is right (a gold answer stands in the answer or its sentence; any
-answer to an unanswerable question is wrong); the inputs are the reader's named scores
-(:data:`CONFIDENCE_INPUTS`, a subset of :data:`qa.answer.SCORES`). The fitted :class:`~qa.confidence.Confidence` and its
+The questions are the ``calibration`` half of each first civic dev set (:func:`eval.qa_data.civic_part`)
+and the whole people's-words calibration set (and any exported feedback cases given), each retrieved
+from its own documents (:mod:`eval.corpora`) and read never abstaining. The label is whether the
+reader's answer is right (a gold answer stands in the answer or its sentence; any answer to an
+unanswerable question is wrong); the inputs are the reader's named scores (:data:`CONFIDENCE_INPUTS`, a
+subset of :data:`qa.answer.SCORES`). The ``sure`` band is judged by the answer span alone, and the
+operating point is chosen on the dev questions. The fitted :class:`~qa.confidence.Confidence` and its
 provenance go to ``qa/models/calibration.json``, which the app reads.
 """
 
@@ -12,16 +14,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from eval.answer_eval import contains_gold
+from eval.answer_eval import contains_gold, span_holds_gold
+from eval.corpora import DEV_SETS
 from eval.qa_data import civic_part
 from eval.sets import EvalQuestion
 from index.store import Index
 from qa.answer import SCORES, Reader, read
-from qa.confidence import Confidence, fit_confidence, sure_threshold
+from qa.answer_type import fits
+from qa.confidence import Confidence, fit_confidence, operating_threshold, sure_threshold
 from qa.reading import READER_SCORES
 from qa.retriever import Retriever
 
@@ -38,76 +43,119 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(greater / (len(pos) * len(neg)))
 
 
+@dataclass(frozen=True, slots=True)
+class Examples:
+    """Questions read never abstaining: every score of :data:`qa.answer.SCORES`, and what a person got."""
+
+    x: np.ndarray  # (n, len(SCORES))
+    right: np.ndarray  # 1.0 when the answer or its sentence holds a gold answer (0 for unanswerable ones)
+    span_right: np.ndarray  # 1.0 when the answer span itself holds a gold answer
+    fits: np.ndarray  # the span is of the kind its question asks for (qa.answer_type.fits)
+    answerable: np.ndarray
+    ids: list[str]
+
+
 def examples(
     sets: Sequence[tuple[str, Sequence[EvalQuestion], Retriever]],
     *,
-    part: str = "calibration",
     top_k: int = 5,
     readers: Callable[[Index], Reader] = Reader,
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(every score of :data:`qa.answer.SCORES`, right or not, question ids) of the ``part`` half of each set."""
-    xs, ys, ids = [], [], []
+) -> Examples:
+    """Every question of ``sets`` (each with the retriever over its documents) read never abstaining."""
+    xs, right, span, fit_kind, answerable, ids = [], [], [], [], [], []
     for _, questions, retriever in sets:
         reader = readers(retriever.index)
-        chosen = [q for q in questions if civic_part(q.id) == part]
-        for q in chosen:
+        for q in questions:
             (reading,), _ = read([q.question], retriever, top_k=top_k, reader=reader)
             if reading.group is None:
                 continue
             result = reader.decide(reading, 0.0)
             scores = reading.scores or {}
             xs.append([scores[name] for name in SCORES])
-            ys.append(float(q.answerable and contains_gold(result, q.answers)))
+            right.append(float(q.answerable and contains_gold(result, q.answers)))
+            span.append(float(q.answerable and span_holds_gold(result, q.answers)))
+            fit_kind.append(result.answer is not None and fits(q.question, result.answer.text))
+            answerable.append(q.answerable)
             ids.append(q.id)
-    return np.array(xs, dtype=np.float64), np.array(ys), ids
+    return Examples(
+        np.array(xs, dtype=np.float64).reshape(len(ids), len(SCORES)),
+        np.array(right),
+        np.array(span),
+        np.array(fit_kind, dtype=bool),
+        np.array(answerable, dtype=bool),
+        ids,
+    )
+
+
+def calibration_questions(name: str, questions: Sequence[EvalQuestion]) -> list[EvalQuestion]:
+    """The questions of set ``name`` that fit the confidence: the calibration half of a first civic dev set
+    (its other half trained the reader), every question of a calibration set or of exported feedback."""
+    if name in DEV_SETS:
+        return [q for q in questions if civic_part(q.id) == "calibration"]
+    return list(questions)
 
 
 def fit(
-    sets: Sequence[tuple[str, Sequence[EvalQuestion], Retriever]],
+    calibration: Examples,
+    dev: Examples,
     *,
     cost: float,
-    top_k: int = 5,
     command: str = "",
-    readers: Callable[[Index], Reader] = Reader,
+    sources: Sequence[str] = (),
+    dev_sources: Sequence[str] = (),
 ) -> tuple[Confidence, dict[str, Any]]:
-    """The confidence model fitted on the calibration half of ``sets``, read by ``readers(index)``."""
-    x_all, y, ids = examples(sets, top_k=top_k, readers=readers)
-    if len(ids) < 20 or y.min() == y.max():
-        raise ValueError(f"{len(ids)} calibration questions with one outcome only: too few to fit a confidence model")
+    """The confidence model fitted on ``calibration``: P(the answer or its sentence holds a gold answer) from
+    the reader's scores; its ``sure`` band from the same questions' answer **spans** (those whose span fits
+    its question's kind); its operating point from ``dev`` (:func:`qa.confidence.operating_threshold`)."""
+    x_all, y = calibration.x, calibration.right
+    if len(y) < 20 or y.min() == y.max():
+        raise ValueError(f"{len(y)} calibration questions with one outcome only: too few to fit a confidence model")
     x = x_all[:, [SCORES.index(name) for name in CONFIDENCE_INPUTS]]
     confidence = fit_confidence(x, y, CONFIDENCE_INPUTS, l2=1.0, cost=cost)
-    p = np.array([confidence.probability(dict(zip(CONFIDENCE_INPUTS, row, strict=True))) for row in x])
-    confidence = confidence.with_sure(sure_threshold(p.tolist(), (y > 0.5).tolist()))
+
+    def probabilities(data: Examples) -> np.ndarray:
+        rows = data.x[:, [SCORES.index(name) for name in CONFIDENCE_INPUTS]]
+        return np.array([confidence.probability(dict(zip(CONFIDENCE_INPUTS, r, strict=True))) for r in rows])
+
+    p = probabilities(calibration)
+    sure = sure_threshold(p[calibration.fits].tolist(), (calibration.span_right[calibration.fits] > 0.5).tolist())
+    p_dev = probabilities(dev) if len(dev.ids) else np.zeros(0)
+    operating = operating_threshold(p_dev.tolist(), dev.answerable.tolist()) if len(dev.ids) else None
+    confidence = confidence.with_sure(sure).with_operating(operating)
+    threshold = confidence.threshold
     single = x_all[:, SCORES.index("answer_vs_null")]
+    sure_mask = calibration.fits & (p >= max(sure or 2.0, threshold))
     summary = {
-        "questions": len(ids),
+        "questions": len(y),
         "right_share": round(float(y.mean()), 4),
         "auc_in_sample": round(auc(p, y), 4),
         "auc_answer_vs_null_alone": round(auc(single, y), 4),
-        "sure_from": None if confidence.sure is None else round(confidence.sure, 4),
-        "sure_answers": int((p >= (confidence.sure or 2.0)).sum()),
+        "operating_threshold": None if operating is None else round(operating, 4),
+        "dev_questions": len(dev.ids),
+        "dev_unanswerable_abstained": _share((p_dev <= threshold) & ~dev.answerable, ~dev.answerable),
+        "dev_wrongly_abstained": _share((p_dev <= threshold) & dev.answerable, dev.answerable),
+        "sure_from": None if sure is None else round(sure, 4),
+        "sure_answers": int(sure_mask.sum()),
+        "sure_span_right": _share(sure_mask & (calibration.span_right > 0.5), sure_mask),
     }
     provenance = {
         "command": command or "qa eval --calibrate",
-        "sets": [f"eval/sets/{name}.jsonl (calibration half)" for name, _, _ in sets],
+        "sets": list(sources),
+        "dev_sets": list(dev_sources),
         "method": "logistic regression (L2 1) of 'the answer or its sentence holds a gold answer' on the reader's "
-        "scores, never abstaining",
-        "decision": "answer when confidence > cost / (1 + cost): a right answer gains 1, a wrong one loses cost "
-        "(QA_WRONG_ANSWER_COST)",
+        "scores, never abstaining; sure: the lowest confidence from which the answer spans (of the kind their "
+        "question asks for) held a gold answer at least 95% of the time",
+        "decision": "answer when confidence > the operating point chosen on the dev sets (QA_WRONG_ANSWER_COST "
+        "overrides it with cost / (1 + cost))",
         **summary,
         "calibrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    fitted = Confidence(
-        confidence.features,
-        confidence.mean,
-        confidence.scale,
-        confidence.weights,
-        confidence.bias,
-        cost,
-        provenance,
-        confidence.sure,
-    )
-    return fitted, summary
+    return replace(confidence, provenance=provenance), summary
+
+
+def _share(hits: np.ndarray, within: np.ndarray) -> float | None:
+    n = int(within.sum())
+    return round(float(hits.sum()) / n, 4) if n else None
 
 
 VARIANTS: dict[str, tuple[str, ...]] = {

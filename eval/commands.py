@@ -40,9 +40,24 @@ def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="first fit the confidence model on the calibration half of the civic dev sets (each on its own "
-        "documents) and write it where the app reads it",
+        help="first fit the confidence model (civic calibration questions, each on its own documents), choose "
+        "its operating point on the civic dev questions, and write it where the app reads it",
     )
+    p.add_argument(
+        "--civic",
+        action="store_true",
+        help="run every civic eval set (seeds, corpora, people's words) on its own documents from --corpora",
+    )
+    p.add_argument(
+        "--cases",
+        type=Path,
+        action="append",
+        help="with --calibrate: also fit on these exported feedback cases (`qa feedback export`), repeatable",
+    )
+    p.add_argument(
+        "--include-review", action="store_true", help="also score cases marked for review that have a gold answer"
+    )
+    p.add_argument("--plot", type=Path, help="draw the threshold sweep of each set to this PNG")
     p.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     p.add_argument("--squad", type=Path, help="also run the reader on this SQuAD 2.0 file's test articles")
     p.add_argument("--limit", type=positive_int, help="at most this many SQuAD questions")
@@ -118,6 +133,9 @@ def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int
     sc.add_argument("--timeout-minutes", type=float, default=180.0, help="bound on each build and serving run")
     sc.add_argument("--plot", type=Path, help="write the cost-against-size plot here (PNG)")
     sc.add_argument("--json", action="store_true", help="print the figures as JSON")
+    at = bench.add_parser("answer-types", help="the answer-kind check on SQuAD: right spans kept, wrong ones caught")
+    at.add_argument("--squad", type=Path, default=SHARED / "datasets" / "squad2-dev" / "dev-v2.0.json")
+    at.add_argument("--part", choices=("train", "dev", "test"), default="test", help="SQuAD articles (default test)")
     pb = bench.add_parser("parity", help="the civic eval sets answered through Milvus Lite and through FAISS")
     pb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     pb.add_argument("--uri", help="Milvus URI (default: a Milvus Lite file in $QA_CACHE_DIR)")
@@ -147,26 +165,24 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from eval import answer_eval
     from eval.report import write_report
-    from eval.sets import SETS_DIR, load_eval_set
+    from eval.sweep import format_sweep, plot_sweeps, sweep
     from qa.confidence import default_confidence
 
-    paths = args.set or [SETS_DIR / "seeds-dev.jsonl", SETS_DIR / "seeds-test.jsonl"]
-    sets = [(path.name, load_eval_set(path)) for path in paths]
     calibration = _calibrate(args, settings) if args.calibrate else None
-    retriever = cli.load_retriever(_served_index(args, settings), settings)
-    reader = settings.reader(retriever.index)
+    runs = _eval_runs(args, settings)
     systems = answer_eval.SYSTEMS[:1] if args.product_only else answer_eval.SYSTEMS
-    total = sum(len(qs) for _, qs in sets) * len(systems)
+    total = sum(len(qs) for _, qs, _ in runs) * len(systems)
     tables, records = [], []
     with tqdm(total=total, disable=not cli.show_progress(), desc="qa eval", unit="q") as bar:
-        for name, questions in sets:
+        for name, questions, retriever in runs:
+            reader = settings.reader(retriever.index)
             reports = [
                 answer_eval.evaluate_system(
                     system,
                     questions,
                     retriever,
                     top_k=args.k,
-                    threshold=settings.answer_threshold,
+                    threshold=settings.decision_threshold(),
                     progress=bar.update,
                     reader=reader,
                 )
@@ -174,33 +190,77 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             ]
             tables.append((name, reports))
             records += reports[0].forced_records
-    threshold = settings.answer_threshold if settings.answer_threshold is not None else default_confidence().threshold
+    chosen = settings.decision_threshold()
+    threshold = chosen if chosen is not None else default_confidence().threshold
     curve = answer_eval.coverage_curve(records)
     bins = answer_eval.reliability(records)
+    sweeps = [(name, sweep(reports[0].forced_records)) for name, reports in tables]
     extra: dict[str, Any] = {
         "reliability": [asdict(b) for b in bins],
         "expected_calibration_error": round(answer_eval.expected_calibration_error(bins), 4),
+        "sweep": {name: [asdict(p) for p in points] for name, points in sweeps},
     }
     if calibration is not None:
         extra["calibration"] = calibration
-    extra["learning_curve"] = reader.model.manifest.get("curve", [])
+    extra["learning_curve"] = settings.reader(runs[0][2].index).model.manifest.get("curve", [])
     if args.squad:
-        extra["squad"] = _squad(args, settings, retriever)
+        extra["squad"] = _squad(args, settings, runs[0][2])
     if args.json:
         payload = {"threshold": threshold, "sets": {n: [r.metrics() for r in rs] for n, rs in tables}, **extra}
         print(json.dumps(payload, indent=2, default=str))
     else:
+        print(f"answering when the confidence is above {threshold:.2f}\n")
         for name, reports in tables:
             print(answer_eval.format_table(name, reports))
             if args.failures:
                 print(answer_eval.format_failures(reports[0]))
             print()
+        for name, points in sweeps:
+            print(format_sweep(name, points, threshold if any(p.threshold == threshold for p in points) else None))
+            print()
         if "squad" in extra:
             print(extra["squad"]["table"])
+    if args.plot:
+        print(f"wrote {plot_sweeps(sweeps, args.plot, threshold)}", file=sys.stderr)
     if args.out:
         written = write_report(args.out, tables, curve, threshold, extra)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return 0
+
+
+def _eval_runs(args: argparse.Namespace, settings: Settings) -> list[tuple[str, list[Any], Any]]:
+    """(name, scorable questions, retriever) of each eval set asked for: ``--civic`` runs every civic set on
+    its own documents (indexes cached); otherwise ``--set`` files (default: the seeds sets) on the served index.
+    Review cases are left out unless ``--include-review`` (and those without a gold answer always are)."""
+    from eval import corpora
+    from eval.sets import SETS_DIR, load_eval_set, scorable
+
+    if args.civic:
+        named = corpora.retrievers(
+            [*corpora.ALL_SETS, *corpora.PEOPLE_SETS],
+            args.corpora,
+            embedder=cli.embedder_for(settings),
+            cache_dir=settings.cache_dir,
+            chunking=settings.chunk_settings(),
+            fusion=settings.fusion_settings(),
+        )
+        loaded = [(f"{name}.jsonl", questions, retriever) for name, questions, retriever in named]
+    else:
+        paths = args.set or [SETS_DIR / "seeds-dev.jsonl", SETS_DIR / "seeds-test.jsonl"]
+        sets = [(path.name, load_eval_set(path)) for path in paths]
+        retriever = cli.load_retriever(_served_index(args, settings), settings)
+        loaded = [(name, questions, retriever) for name, questions in sets]
+    runs = []
+    for name, questions, retriever in loaded:
+        kept, skipped = scorable(list(questions), args.include_review)
+        if skipped:
+            why = "without a gold answer" if args.include_review else "marked for review (--include-review takes them)"
+            print(f"qa eval: {name}: left out {skipped} case(s) {why}", file=sys.stderr)
+        if kept:
+            runs.append((name, kept, retriever))
+    if not runs:
+        raise ValueError("no question to evaluate: every case is marked for review (add --include-review)")
+    return runs
 
 
 def _squad(args: argparse.Namespace, settings: Settings, retriever: Any) -> dict[str, Any]:
@@ -232,23 +292,46 @@ def _dev_sets(corpora_dir: Path, settings: Settings) -> list[Any]:
 
 
 def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    """Fit the confidence model on the civic dev sets' calibration halves and write ``calibration.json``."""
-    from eval import calibration
+    """Fit the confidence model and write ``calibration.json``: on the first civic dev sets' calibration
+    halves, the people's-words calibration set and any ``--cases`` (on the served index); the operating point
+    on the people's-words dev set and the first dev sets' calibration halves."""
+    from eval import calibration, corpora
+    from eval.sets import load_eval_set, scorable
     from qa.confidence import CALIBRATION_PATH, write_confidence
 
+    named = corpora.retrievers(
+        [*corpora.DEV_SETS, "people-calibration", "people-dev"],
+        args.corpora,
+        embedder=cli.embedder_for(settings),
+        cache_dir=settings.cache_dir,
+        chunking=settings.chunk_settings(),
+        fusion=settings.fusion_settings(),
+    )
+    fitting = [(n, calibration.calibration_questions(n, qs), r) for n, qs, r in named if n != "people-dev"]
+    sources = [f"eval/sets/{n}.jsonl" + (" (calibration half)" if n in corpora.DEV_SETS else "") for n, _, _ in fitting]
+    for path in args.cases or []:
+        cases, _ = scorable(load_eval_set(path), args.include_review)
+        fitting.append((path.name, cases, cli.load_retriever(_served_index(args, settings), settings)))
+        sources.append(f"{path.name} (exported cases, on the served index)")
+    dev = [
+        (n, calibration.calibration_questions(n, qs), r) for n, qs, r in named if n in (*corpora.DEV_SETS, "people-dev")
+    ]
+    dev_sources = [f"eval/sets/{n}.jsonl" + (" (calibration half)" if n in corpora.DEV_SETS else "") for n, _, _ in dev]
     confidence, summary = calibration.fit(
-        _dev_sets(args.corpora, settings),
-        cost=settings.wrong_answer_cost,
-        top_k=args.k,
+        calibration.examples(fitting, top_k=args.k, readers=settings.reader),
+        calibration.examples(dev, top_k=args.k, readers=settings.reader),
+        cost=settings.wrong_answer_cost or 1.0,
         command=f"qa eval --calibrate --k {args.k}",
-        readers=settings.reader,
+        sources=sources,
+        dev_sources=dev_sources,
     )
     write_confidence(confidence, CALIBRATION_PATH)
-    weights = ", ".join(f"{f}={w:+.2f}" for f, w in zip(confidence.features, confidence.weights, strict=True))
     print(
-        f"calibrated on {summary['questions']} civic dev questions (AUC {summary['auc_in_sample']:.3f}; "
-        f"answer-vs-null alone {summary['auc_answer_vs_null_alone']:.3f}): {weights}; wrong-answer cost "
-        f"{confidence.cost:g} → answer above {confidence.threshold:.2f}; wrote {CALIBRATION_PATH}",
+        f"calibrated on {summary['questions']} questions (AUC {summary['auc_in_sample']:.3f}; answer-vs-null alone "
+        f"{summary['auc_answer_vs_null_alone']:.3f}); operating point {confidence.threshold:.2f} (on "
+        f"{summary['dev_questions']} dev questions: unanswerable abstained {summary['dev_unanswerable_abstained']}, "
+        f"answerable wrongly abstained {summary['dev_wrongly_abstained']}); sure from {summary['sure_from']} "
+        f"({summary['sure_answers']} answers, span right {summary['sure_span_right']}); wrote {CALIBRATION_PATH}",
         file=sys.stderr,
     )
     return confidence.to_json()
@@ -369,10 +452,10 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     if args.bench == "confidence":
         from eval import calibration
 
-        sets = _dev_sets(args.corpora, settings)
-        x, y, ids = calibration.examples(sets, readers=settings.reader)
-        rows = calibration.compare(x, y, cost=settings.wrong_answer_cost)
-        print(calibration.format_comparison(rows, len(ids)))
+        sets = [(n, calibration.calibration_questions(n, qs), r) for n, qs, r in _dev_sets(args.corpora, settings)]
+        data = calibration.examples(sets, readers=settings.reader)
+        rows = calibration.compare(data.x, data.right, cost=settings.wrong_answer_cost or 1.0)
+        print(calibration.format_comparison(rows, len(data.ids)))
         return 0
     if args.bench == "reader":
         from eval import reader_bench
@@ -382,6 +465,11 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.bench == "scale":
         return _bench_scale(args, settings)
+    if args.bench == "answer-types":
+        from eval import answer_type_bench
+
+        print(answer_type_bench.format_rows(answer_type_bench.run(args.squad, args.part), args.squad, args.part))
+        return 0
     if args.bench == "parity":
         from eval import parity_bench
 
@@ -393,7 +481,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
             chunking=settings.chunk_settings(),
             fusion=settings.fusion_settings(),
             readers=settings.reader,
-            threshold=settings.answer_threshold,
+            threshold=settings.decision_threshold(),
         )
         print(parity_bench.format_report(report))
         return 0

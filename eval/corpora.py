@@ -14,23 +14,30 @@ from index.reader import read_documents
 from qa.retriever import FusionSettings, Retriever
 
 SEEDS = SETS_DIR.parent.parent / "seeds"
+# The first sets, written close to the documents' words; their dev halves train the reader and fit its confidence.
 DEV_SETS = ("seeds-dev", "corpora-dev")
 ALL_SETS = ("seeds-dev", "seeds-test", "corpora-dev", "corpora-test")
+# Questions in people's own words over the seeds and both corpora at once, split by document.
+PEOPLE_SETS = ("people-dev", "people-calibration", "people-test")
+CORPORA = ("seeds", "corpora", "people")
 
 
 def corpus_of(set_name: str) -> str:
-    """The corpus an eval set asks about, from its name: ``seeds`` or ``corpora`` (its sets share indexes)."""
+    """The corpus an eval set asks about, from its name: ``seeds``, ``corpora`` or ``people`` (seeds and both
+    corpora together); the sets of one corpus share indexes."""
     corpus = set_name.split("-")[0]
-    if corpus not in ("seeds", "corpora"):
-        raise ValueError(f"unknown eval set {set_name!r}: its name must start with 'seeds-' or 'corpora-'")
+    if corpus not in CORPORA:
+        raise ValueError(f"unknown eval set {set_name!r}: its name must start with 'seeds-', 'corpora-' or 'people-'")
     return corpus
 
 
 def sources(set_name: str, corpora: Path) -> list[Path]:
-    """The document folders of the eval set ``set_name`` (``seeds-dev``, ``corpora-test``, ...)."""
-    if corpus_of(set_name) == "seeds":
+    """The document folders of the eval set ``set_name`` (``seeds-dev``, ``corpora-test``, ``people-test``...)."""
+    corpus = corpus_of(set_name)
+    shared = [corpora / "cil-handbook", corpora / "kp-digital-services"]
+    if corpus == "seeds":
         return [SEEDS]
-    return [corpora / "cil-handbook", corpora / "kp-digital-services"]
+    return shared if corpus == "corpora" else [SEEDS, *shared]
 
 
 def retrievers(

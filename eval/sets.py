@@ -1,7 +1,11 @@
 """Eval sets: JSONL, one question a line, validated with line numbers.
 
 ``{"id": "...", "question": "...", "answers": ["acceptable span", ...], "doc": "doc id" | null}``;
-``answers: []`` (and ``doc: null``) means the corpus does not answer the question.
+``answers: []`` (and ``doc: null``) means the corpus does not answer the question. ``"review": true``
+marks a case a reader reported wrong (``qa feedback export``): its answers, if any, are only proposed, and
+without any it is **not** an unanswerable question but one whose answer nobody has given yet. Evaluation
+skips review cases unless asked to include them (:func:`scorable`), and even then never counts one
+without a gold answer as unanswerable.
 """
 
 from __future__ import annotations
@@ -26,10 +30,19 @@ class EvalQuestion:
     question: str
     answers: tuple[str, ...]
     doc: str | None
+    review: bool = False
 
     @property
     def answerable(self) -> bool:
         return bool(self.answers)
+
+
+def scorable(questions: list[EvalQuestion], include_review: bool = False) -> tuple[list[EvalQuestion], int]:
+    """The questions an evaluation can score, and how many review cases it left out: review cases are
+    left out unless ``include_review``, and those without a gold answer always are (nobody knows their
+    answer yet; they are not unanswerable)."""
+    kept = [q for q in questions if not q.review or (include_review and q.answerable)]
+    return kept, len(questions) - len(kept)
 
 
 def load_eval_set(path: Path) -> list[EvalQuestion]:
@@ -58,12 +71,15 @@ def load_eval_set(path: Path) -> list[EvalQuestion]:
         doc = row.get("doc")
         if doc is not None and not isinstance(doc, str):
             raise EvalSetError(path, number, "'doc' must be a document id or null")
-        if row["answers"] and doc is None:
+        review = row.get("review", False)
+        if not isinstance(review, bool):
+            raise EvalSetError(path, number, "'review' must be true or false")
+        if row["answers"] and doc is None and not review:
             raise EvalSetError(path, number, "an answerable question needs its 'doc'")
         if row["id"] in seen:
             raise EvalSetError(path, number, f"duplicate id {row['id']!r}")
         seen.add(row["id"])
-        questions.append(EvalQuestion(row["id"], row["question"], tuple(row["answers"]), doc))
+        questions.append(EvalQuestion(row["id"], row["question"], tuple(row["answers"]), doc, review))
     if not questions:
         raise EvalSetError(path, 0, "holds no question")
     return questions

@@ -269,13 +269,14 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
     settings = settings or ChunkSettings()
     text = doc.text
     passages: list[Passage] = []
-    headings: list[tuple[int, str]] = []
+    headings: list[tuple[int, str, Sentence]] = []
     section: list[Unit] = []
 
     def flush_section() -> None:
         if section:
-            path = tuple(h for _, h in headings)
-            passages.extend(_pack(doc, section, path, settings))
+            path = tuple(h for _, h, _ in headings)
+            lines = tuple(line for _, _, line in headings)
+            passages.extend(_pack(doc, section, path, settings, lines))
             section.clear()
 
     for unit in segment(doc):
@@ -283,7 +284,9 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
             flush_section()
             while headings and headings[-1][0] >= unit.level:
                 headings.pop()
-            headings.append((unit.level, _clean(text[unit.start : unit.end])))
+            start, end = _unmarked(text, unit.start, unit.end)
+            line = Sentence(start, end, text[start:end], "heading")
+            headings.append((unit.level, _clean(text[unit.start : unit.end]), line))
         else:
             section.append(unit)
     flush_section()
@@ -292,6 +295,13 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
 
 def _clean(heading: str) -> str:
     return re.sub(r"[*_`]+", "", heading).strip()
+
+
+def _unmarked(text: str, start: int, end: int) -> tuple[int, int]:
+    """A heading's line without the emphasis marks around it (``**Fees**`` → ``Fees``)."""
+    while end - start > 1 and text[start] in "*_` " and text[end - 1] in "*_` ":
+        start, end = start + 1, end - 1
+    return start, end
 
 
 def _blocks(text: str, units: list[Unit]) -> list[list[Unit]]:
@@ -310,7 +320,9 @@ def _blocks(text: str, units: list[Unit]) -> list[list[Unit]]:
     return blocks
 
 
-def _pack(doc: Document, units: list[Unit], path: tuple[str, ...], settings: ChunkSettings) -> list[Passage]:
+def _pack(
+    doc: Document, units: list[Unit], path: tuple[str, ...], settings: ChunkSettings, lines: tuple[Sentence, ...] = ()
+) -> list[Passage]:
     text = doc.text
     out: list[Passage] = []
     current: list[Unit] = []
@@ -325,7 +337,7 @@ def _pack(doc: Document, units: list[Unit], path: tuple[str, ...], settings: Chu
         if current and size(current + new) > settings.target_chars:
             if len(current) > carried:
                 context = text[intro.start : intro.end] if intro and intro not in current else ""
-                out.append(_passage(doc, current, path, context))
+                out.append(_passage(doc, current, path, context, lines))
                 current = _overlap(current, settings.overlap_chars)
                 carried = len(current)
                 intro = list_intro
@@ -343,7 +355,7 @@ def _pack(doc: Document, units: list[Unit], path: tuple[str, ...], settings: Chu
             push([unit], head if unit is not head else None)
     if len(current) > carried:
         context = text[intro.start : intro.end] if intro and intro not in current else ""
-        out.append(_passage(doc, current, path, context))
+        out.append(_passage(doc, current, path, context, lines))
     return out
 
 
@@ -357,8 +369,10 @@ def _overlap(units: list[Unit], overlap_chars: int) -> list[Unit]:
     return kept
 
 
-def _passage(doc: Document, units: list[Unit], path: tuple[str, ...], context: str) -> Passage:
+def _passage(
+    doc: Document, units: list[Unit], path: tuple[str, ...], context: str, lines: tuple[Sentence, ...] = ()
+) -> Passage:
     text = doc.text
     start, end = units[0].start, units[-1].end
     sentences = tuple(Sentence(u.start, u.end, text[u.start : u.end], u.kind) for u in units)
-    return Passage(doc.doc_id, start, end, text[start:end], path, sentences, context)
+    return Passage(doc.doc_id, start, end, text[start:end], path, sentences, context, lines)

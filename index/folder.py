@@ -248,6 +248,7 @@ def passage_to_json(p: Passage) -> dict[str, Any]:
         "heading_path": list(p.heading_path),
         "context": p.context,
         "sentences": [[s.start, s.end, s.kind] for s in p.sentences],
+        "headings": [[h.start, h.end, h.text] for h in p.headings],
     }
 
 
@@ -264,6 +265,7 @@ def passage_from_json(data: dict[str, Any]) -> Passage:
         heading_path=tuple(data.get("heading_path") or ()),
         sentences=sentences,
         context=data.get("context", ""),
+        headings=tuple(Sentence(int(s), int(e), str(t), "heading") for s, e, t in data.get("headings") or ()),
     )
 
 

@@ -44,7 +44,7 @@ from qa.types import Document, Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 FULL_CHECK = 20_000  # up to this many passages, every one is checked against its document at load
 
 
@@ -156,11 +156,13 @@ def _check_passages(
             raise IndexCorruptError(path / PASSAGES, f"names unknown documents ['{p.doc_id}']")
         if int(row) not in doc_rows[p.doc_id]:
             raise IndexCorruptError(path / PASSAGES, f"line {int(row) + 1} is out of its document's order")
-        if doc.text[p.start : p.end] != p.text:
-            raise IndexCorruptError(
-                path / PASSAGES,
-                f"line {int(row) + 1} does not match {p.doc_id} at {p.start}-{p.end} (another index's?)",
-            )
+        lines = [(p.start, p.end, p.text), *((h.start, h.end, h.text) for h in p.headings)]
+        for start, end, text in lines:
+            if doc.text[start:end] != text:
+                raise IndexCorruptError(
+                    path / PASSAGES,
+                    f"line {int(row) + 1} does not match {p.doc_id} at {start}-{end} (another index's?)",
+                )
 
 
 def _open_search(path: Path, manifest: dict[str, Any], embeddings: np.ndarray, n: int, dim: int) -> SearchBackend:

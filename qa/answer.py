@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.store import Index
+from qa.answer_type import fits
 from qa.confidence import Confidence, decide, default_confidence
 from qa.errors import InvalidQueryError
 from qa.questions import clean_question
@@ -61,6 +62,8 @@ def sentence_of(doc_text: str, passage: Passage, start: int, end: int) -> Senten
     """The sentence of ``passage`` that holds ``[start, end)``, or the run of sentences it spans (one
     ``Sentence`` from the first one's start to the last one's end); the passage itself if none does."""
     inside = [s for s in passage.sentences if s.end > start and s.start < end]
+    if not inside:
+        inside = [h for h in passage.headings if h.start <= start and end <= h.end][:1]
     if not inside:
         return Sentence(passage.start, passage.end, passage.text, "text")
     if len(inside) == 1:
@@ -125,7 +128,9 @@ class Reader:
         answers, p = decide(reading.scores, self.confidence, threshold)
         if not answers:
             return Result(reading.question, True, None, reading.hits, p)
-        return Result(reading.question, False, self.answer_of(reading, self.confidence.band(p)), reading.hits, p)
+        answer = self.answer_of(reading)
+        band = self.confidence.band(p, fits=fits(reading.question, answer.text))
+        return Result(reading.question, False, replace(answer, band=band), reading.hits, p)
 
     def answer_of(self, reading: Reading, band: str = "possible") -> Answer:
         """The span a reading chose, as an answer with offsets into its document, shown in ``band``."""
@@ -134,8 +139,8 @@ class Reader:
         hit = reading.hits[r.context]
         p = hit.passage
         doc = self.index.documents[p.doc_id]
-        body_start = passage_context(doc.context_title, p).body_start
-        start, end = trim_markup(doc.text, p.start + r.start - body_start, p.start + r.end - body_start)
+        start, end = passage_context(doc.context_title, p).document_offset(r.start, r.end, p.start)
+        start, end = trim_markup(doc.text, *within_one_cell(doc.text, p, start, end))
         return Answer(
             text=doc.text[start:end],
             doc_id=doc.doc_id,
@@ -162,6 +167,29 @@ def reader_for(index: Index, precision: str = "auto", passages: int = READ_PASSA
     _READERS.insert(0, (precision, reader))
     del _READERS[2:]
     return reader
+
+
+def within_one_cell(text: str, passage: Passage, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` kept inside one list item, one table cell or one heading: a span the reader runs from
+    one item or cell into the next is cut to the one holding most of it (a fee, not a fee and the next
+    row's name)."""
+    units = [u for u in (*passage.sentences, *passage.headings) if u.end > start and u.start < end]
+    if len(units) > 1 and any(u.kind in ("item", "row", "heading") for u in units):
+        best = max(units, key=lambda u: min(end, u.end) - max(start, u.start))
+        start, end = max(start, best.start), min(end, best.end)
+    if "|" in text[start:end]:
+        cells, pos = [], start
+        for piece in text[start:end].split("|"):
+            cells.append((pos, pos + len(piece)))
+            pos += len(piece) + 1
+        a, b = max(cells, key=lambda c: len(text[c[0] : c[1]].strip()))
+        if text[a:b].strip():
+            start, end = a, b
+    while start < end - 1 and text[start].isspace():
+        start += 1
+    while end > start + 1 and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 _MARKUP = "*_`|>"

@@ -266,7 +266,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     precision = "numpy" if settings.reader_precision == "auto" else settings.reader_precision
     retriever = load_retriever(_index_dir(args, settings), settings, "numpy" if precision == "numpy" else "torch")
     reader = reader_for(retriever.index, precision, settings.reader_passages)
-    result = answer([args.question], retriever, top_k=args.k, threshold=settings.answer_threshold, reader=reader)[0]
+    threshold = settings.decision_threshold()
+    result = answer([args.question], retriever, top_k=args.k, threshold=threshold, reader=reader)[0]
     if args.json:
         from web.schemas import AskResponse  # the /ask shape: pydantic only, no FastAPI
 

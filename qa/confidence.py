@@ -6,11 +6,16 @@ right answer). It is fitted by ``qa eval --calibrate`` on the civic dev question
 trained on (:func:`eval.qa_data.civic_part`) and stored as plain JSON in ``qa/models/calibration.json``
 with its provenance.
 
-Abstaining is an expected-value decision: a right answer gains 1 and a wrong one loses ``cost``
-(``QA_WRONG_ANSWER_COST``), so answering pays when ``confidence > cost / (1 + cost)``.
+It answers when the confidence is above the **operating point** chosen on the dev questions at
+calibration (the lowest threshold at which the dev questions' unanswerable ones were abstained on at
+least :data:`ABSTAIN_TARGET` of the time: the fewest answerable questions wrongly abstained on for that;
+stored beside the model). Without one, or when ``QA_WRONG_ANSWER_COST`` is set, abstaining is an
+expected-value decision: a right answer gains 1 and a wrong one loses ``cost``, so answering pays when
+``confidence > cost / (1 + cost)``.
 
 An answer given is **sure** when its confidence reaches ``sure``, the lowest confidence above which
-the calibration questions' answers were right at least :data:`SURE_ACCURACY` of the time (found by
+the calibration questions' answer **spans** (the bold answer a person reads, not its sentence) were
+right at least :data:`SURE_ACCURACY` of the time (found by
 :func:`sure_threshold` at calibration, stored beside the model); below it, it is a **possible**
 answer, to check against its source. The bands come from the calibration, never from a number
 picked by hand.
@@ -21,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +37,8 @@ from qa.errors import ReaderModelError
 
 CALIBRATION_PATH = Path(__file__).resolve().parent / "models" / "calibration.json"
 WITHIN_SPREAD = 4.0  # how far (in fitted standard deviations) the model reads its inputs
-SURE_ACCURACY = 0.9  # a "sure" answer was right at least this often on the calibration questions
+SURE_ACCURACY = 0.95  # a "sure" answer's span was right at least this often on the calibration questions
+ABSTAIN_TARGET = 0.8  # the operating point abstains on at least this share of the dev unanswerable questions
 SURE_MIN_ANSWERS = 10  # ... among at least this many of them
 BANDS = ("sure", "possible")
 
@@ -49,14 +55,18 @@ class Confidence:
     cost: float = 1.0
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
     sure: float | None = None  # the confidence from which an answer is "sure" (None: uncalibrated, none is)
+    operating: float | None = None  # the threshold chosen on dev (None: the cost's break-even)
 
     @property
     def threshold(self) -> float:
-        return self.cost / (1.0 + self.cost)
+        """Answer above this: the operating point chosen on dev, else ``cost / (1 + cost)``."""
+        return self.operating if self.operating is not None else self.cost / (1.0 + self.cost)
 
-    def band(self, probability: float) -> str:
-        """``sure`` or ``possible``: how an answer given with this confidence is shown."""
-        return "sure" if self.sure is not None and probability >= max(self.sure, self.threshold) else "possible"
+    def band(self, probability: float, *, fits: bool = True) -> str:
+        """``sure`` or ``possible``: how an answer given with this confidence is shown. A span not of the
+        kind its question asks for (``fits`` false, :func:`qa.answer_type.fits`) is never sure."""
+        sure = fits and self.sure is not None and probability >= max(self.sure, self.threshold)
+        return "sure" if sure else "possible"
 
     def vector(self, scores: Mapping[str, float]) -> np.ndarray:
         return np.array([scores[name] for name in self.features], dtype=np.float64)
@@ -73,14 +83,14 @@ class Confidence:
         return 1.0 / (1.0 + math.exp(-z))
 
     def with_cost(self, cost: float) -> Confidence:
-        return Confidence(
-            self.features, self.mean, self.scale, self.weights, self.bias, cost, self.provenance, self.sure
-        )
+        """The same model deciding at the break-even of ``cost`` (the operating point no longer applies)."""
+        return replace(self, cost=cost, operating=None)
 
     def with_sure(self, sure: float | None) -> Confidence:
-        return Confidence(
-            self.features, self.mean, self.scale, self.weights, self.bias, self.cost, self.provenance, sure
-        )
+        return replace(self, sure=sure)
+
+    def with_operating(self, threshold: float | None) -> Confidence:
+        return replace(self, operating=threshold)
 
     @classmethod
     def threshold_on(cls, feature: str, value: float) -> Confidence:
@@ -99,6 +109,7 @@ class Confidence:
             float(data.get("cost", 1.0)),
             dict(data.get("provenance", {})),
             _optional_float(dict(data.get("bands") or {}).get("sure")),
+            _optional_float(dict(data.get("operating_point") or {}).get("threshold")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -110,13 +121,38 @@ class Confidence:
             "bias": round(float(self.bias), 6),
             "cost": self.cost,
             "threshold": round(self.threshold, 4),
-            "bands": {"sure": None if self.sure is None else round(self.sure, 4), "sure_accuracy": SURE_ACCURACY},
+            "operating_point": {
+                "threshold": None if self.operating is None else round(self.operating, 4),
+                "rule": f"the lowest threshold abstaining on at least {ABSTAIN_TARGET:.0%} of the dev unanswerable "
+                "questions",
+            },
+            "bands": {
+                "sure": None if self.sure is None else round(self.sure, 4),
+                "sure_accuracy": SURE_ACCURACY,
+                "judged_by": "the answer span",
+            },
             "provenance": self.provenance,
         }
 
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def operating_threshold(
+    probabilities: Sequence[float], answerable: Sequence[bool], *, target: float = ABSTAIN_TARGET, step: float = 0.01
+) -> float | None:
+    """The lowest threshold (on a grid of ``step``) at which at least ``target`` of the unanswerable questions'
+    confidences are not above it: abstaining there costs the fewest answerable questions. None without
+    unanswerable questions."""
+    unanswerable = sorted(p for p, a in zip(probabilities, answerable, strict=True) if not a)
+    if not unanswerable:
+        return None
+    for k in range(round(1 / step) + 1):
+        t = k * step
+        if sum(p <= t for p in unanswerable) >= target * len(unanswerable):
+            return round(t, 4)
+    return 1.0
 
 
 def sure_threshold(

@@ -106,16 +106,24 @@ class FeedbackStore:
 
 
 def export_cases(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Eval-set lines: a "right" verdict makes the answer shown the gold; a "wrong" one is marked
-    ``review`` (its note, when given, stands as the proposed gold; without one it waits as unanswered)."""
+    """Eval-set lines. A "right" verdict on an answer makes the answer shown the gold; on an abstention (an
+    empty answer) it makes an unanswerable case. A "wrong" verdict is marked ``review``: its note, when given,
+    stands as the proposed gold; without one the case waits for a gold answer and evaluation leaves it out
+    (it is never an unanswerable case: on an abstention, Wrong means the documents do answer it)."""
     cases = []
     for r in rows:
         case: dict[str, Any] = {"id": f"feedback-{r['id']}", "question": r["question"]}
+        abstained = not r["answer"]
         if r["verdict"] == "right":
-            case |= {"answers": [r["answer"]], "doc": r["doc_id"]}
+            case |= {"answers": [], "doc": None} if abstained else {"answers": [r["answer"]], "doc": r["doc_id"]}
         else:
             note = (r["note"] or "").strip()
-            case |= {"answers": [note] if note else [], "doc": r["doc_id"] if note else None, "review": True}
-            case["reported_wrong"] = {"answer": r["answer"], "doc": r["doc_id"], "start": r["start"], "end": r["end"]}
+            doc = None if abstained or not note else r["doc_id"]
+            case |= {"answers": [note] if note else [], "doc": doc, "review": True}
+            case["reported_wrong"] = (
+                {"abstained": True}
+                if abstained
+                else {"answer": r["answer"], "doc": r["doc_id"], "start": r["start"], "end": r["end"]}
+            )
         cases.append(case)
     return cases

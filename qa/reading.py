@@ -32,6 +32,10 @@ import numpy as np
 from qa.types import Passage
 
 NEG = -1e4  # the logit of a position that can never be the answer
+# Subtracted from the start and end logits of a heading's tokens: the reader was trained to answer in passages
+# only, so a heading answers when it reads clearly better. 1.0 was the best of 0-3 on seeds-dev and corpora-dev
+# (forced answers: 0 lets titles like "Digital Services" win; 2 and more never pick a heading).
+HEADING_PENALTY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,28 +58,65 @@ class WindowSettings:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """One passage as the reader sees it: ``text = prefix + body``; only ``text[body_start:]`` answers."""
+    """One passage as the reader sees it: ``text = prefix + body``. ``text[body_start:]`` answers, and so
+    does each range of ``quotable`` in the prefix: ``(start, end, offset)``, the characters
+    ``text[start:end]`` standing character for character at ``offset`` in the passage's document (a
+    heading's own line). An answer never runs from one of these pieces into another."""
 
     text: str
     body_start: int = 0
+    quotable: tuple[tuple[int, int, int], ...] = ()
 
     @classmethod
     def of(cls, prefix: str, body: str) -> Context:
         prefix = f"{prefix}\n" if prefix else ""
         return cls(prefix + body, len(prefix))
 
+    def pieces(self) -> list[tuple[int, int]]:
+        """The answerable character ranges of ``text``: the body first, then the quotable headings."""
+        return [(self.body_start, len(self.text)), *((a, b) for a, b, _ in self.quotable)]
+
+    def document_offset(self, start: int, end: int, body_offset: int) -> tuple[int, int]:
+        """``[start, end)`` of ``text`` as offsets into the document, whose body starts at ``body_offset``."""
+        for a, b, offset in self.quotable:
+            if a <= start and end <= b:
+                return offset + start - a, offset + end - a
+        return body_offset + start - self.body_start, body_offset + end - self.body_start
+
 
 def passage_prefix(title: str, passage: Passage) -> str:
     """The setting of a passage: its document's title and headings, then any sentence it needs (the
     one introducing a list that the passage starts in the middle of). Retrieval reads it too."""
-    heads = [h for h in passage.heading_path if h != title]
-    prefix = " > ".join([title, *heads])
-    return f"{prefix}. {passage.context}" if passage.context else prefix
+    return _prefix(title, passage)[0]
+
+
+def _prefix(title: str, passage: Passage) -> tuple[str, list[tuple[int, int, int]]]:
+    """The prefix and, for each heading in it that stands verbatim in the document (``passage.headings``),
+    its range in the prefix and its offset in the document."""
+    parts = [title]
+    quotable: list[tuple[int, int, int]] = []
+    spans = passage.headings if len(passage.headings) == len(passage.heading_path) else ()
+    own = len(passage.heading_path) - 1  # the passage's own section heading: the only one that answers
+    pos = len(title)
+    for i, heading in enumerate(passage.heading_path):
+        if heading == title:
+            continue
+        pos += 3  # " > "
+        line = spans[i] if spans else None
+        if i == own and line is not None and line.text == heading:
+            quotable.append((pos, pos + len(heading), line.start))
+        parts.append(heading)
+        pos += len(heading)
+    prefix = " > ".join(parts)
+    return (f"{prefix}. {passage.context}" if passage.context else prefix), quotable
 
 
 def passage_context(title: str, passage: Passage) -> Context:
-    """What the reader reads of a retrieved passage: its prefix, then its text (the only part that answers)."""
-    return Context.of(passage_prefix(title, passage), passage.text)
+    """What the reader reads of a retrieved passage: its prefix, then its text. The text answers, and so do
+    the headings of the prefix that stand verbatim on their own lines of the document."""
+    prefix, quotable = _prefix(title, passage)
+    body = Context.of(prefix, passage.text)
+    return Context(body.text, body.body_start, tuple(quotable))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +136,7 @@ class Windows:
     ends: np.ndarray  # (n, length) int32
     group: np.ndarray  # (n,) int32
     context: np.ndarray  # (n,) int32
+    piece: np.ndarray | None = None  # (n, length) int16: which answerable piece of its context (-1: none)
 
     def __len__(self) -> int:
         return len(self.group)
@@ -124,6 +166,7 @@ class Windows:
             pad(self.ends, -1),
             self.group,
             self.context,
+            None if self.piece is None else pad(self.piece, -1),
         )
 
 
@@ -189,13 +232,13 @@ def make_windows(
     """Tokenise ``groups`` (question, contexts) into windows; every context yields at least one."""
     questions: list[str] = []
     texts: list[str] = []
-    owners: list[tuple[int, int, int]] = []  # (group, context, body_start)
+    owners: list[tuple[int, int, list[tuple[int, int]]]] = []  # (group, context, answerable pieces)
     for g, (question, contexts) in enumerate(groups):
         q = _truncate_question(tokenizer, question.strip(), settings.max_question_tokens)
         for c, ctx in enumerate(contexts):
             questions.append(q)
             texts.append(ctx.text)
-            owners.append((g, c, ctx.body_start))
+            owners.append((g, c, ctx.pieces()))
     if not texts:
         raise ValueError("no context to read")
     encoded = tokenizer.windows(list(zip(questions, texts, strict=True)), settings.max_length, settings.stride)
@@ -208,19 +251,24 @@ def make_windows(
     ends = np.full((n, length), -1, np.int32)
     group = np.zeros(n, np.int32)
     context = np.zeros(n, np.int32)
+    piece = np.full((n, length), -1, np.int16)
     for w, (sample, enc) in enumerate(encoded):
         ids = enc.ids
         k = len(ids)
         input_ids[w, :k] = ids
         attention[w, :k] = 1
         types[w, :k] = enc.type_ids
-        g, c, body_start = owners[sample]
+        g, c, pieces = owners[sample]
         group[w], context[w] = g, c
         seq = enc.sequence_ids
         for t, (a, b) in enumerate(enc.offsets):
-            if seq[t] == 1 and b > a and a >= body_start:
-                starts[w, t], ends[w, t] = a, b
-    return Windows(input_ids, attention, types, starts, ends, group, context)
+            if seq[t] != 1 or b <= a:
+                continue
+            for k, (lo, hi) in enumerate(pieces):
+                if lo <= a and b <= hi:
+                    starts[w, t], ends[w, t], piece[w, t] = a, b, k
+                    break
+    return Windows(input_ids, attention, types, starts, ends, group, context, piece)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,17 +327,25 @@ def read_group(
     ends: np.ndarray,
     contexts: np.ndarray,
     max_answer_tokens: int,
+    pieces: np.ndarray | None = None,
 ) -> GroupReading | None:
     """The best span of one group and its shared-normalised probabilities (None: nothing answerable).
 
-    Arguments are the rows of :class:`Windows` (and the model's logits) for this group's windows.
+    Arguments are the rows of :class:`Windows` (and the model's logits) for this group's windows; a span
+    starts and ends in one piece (``pieces``: the passage, or one heading of its prefix).
     """
     answerable = starts >= 0
     if not answerable.any():
         return None
     allowed = allowed_positions(starts)
-    ls = _log_softmax_over(start_logits.astype(np.float64), allowed)
-    le = _log_softmax_over(end_logits.astype(np.float64), allowed)
+    start_logits, end_logits = start_logits.astype(np.float64), end_logits.astype(np.float64)
+    if pieces is not None and HEADING_PENALTY:
+        # The reader was trained to answer in passages only: a heading must read clearly better to be chosen.
+        heading = pieces > 0
+        start_logits = start_logits - HEADING_PENALTY * heading
+        end_logits = end_logits - HEADING_PENALTY * heading
+    ls = _log_softmax_over(start_logits, allowed)
+    le = _log_softmax_over(end_logits, allowed)
     null = float(np.logaddexp.reduce(ls[:, 0]) + np.logaddexp.reduce(le[:, 0]))
     span_ls = np.where(answerable, ls, -np.inf)
     span_le = np.where(answerable, le, -np.inf)
@@ -299,7 +355,8 @@ def read_group(
     best_w, best = -1, (-np.inf, 0, 0)
     per_context: dict[int, float] = {}
     for w in range(len(starts)):
-        scores = np.where(band, span_ls[w][:, None] + span_le[w][None, :], -np.inf)
+        allowed_span = band if pieces is None else band & (pieces[w][:, None] == pieces[w][None, :])
+        scores = np.where(allowed_span, span_ls[w][:, None] + span_le[w][None, :], -np.inf)
         flat = int(np.argmax(scores))
         a, b = divmod(flat, length)
         value = float(scores[a, b])
@@ -339,6 +396,7 @@ def read_windows(
                 windows.ends[rows],
                 windows.context[rows],
                 settings.max_answer_tokens,
+                None if windows.piece is None else windows.piece[rows],
             )
             if len(rows)
             else None

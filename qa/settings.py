@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0)
     candidates: int = Field(100, ge=1)
     answer_threshold: float | None = Field(
-        None, ge=0, le=1, description="Abstain below this confidence (default: the calibration's cost/(1+cost))"
+        None,
+        ge=0,
+        le=1,
+        description="Abstain at or below this confidence (default: the operating point stored with the calibration)",
     )
     reader_precision: Literal["auto", "fp32", "bf16", "int8", "numpy"] = Field(
         "auto",
@@ -55,8 +58,11 @@ class Settings(BaseSettings):
     reader_passages: int = Field(
         5, ge=1, le=20, description="Retrieved passages the reader reads (the rest are listed)"
     )
-    wrong_answer_cost: float = Field(
-        1.0, gt=0, description="What a wrong answer costs against a right one's gain of 1 (`qa eval --calibrate`)"
+    wrong_answer_cost: float | None = Field(
+        None,
+        gt=0,
+        description="What a wrong answer costs against a right one's gain of 1: answer above cost/(1+cost) instead "
+        "of the calibration's operating point",
     )
     cache_dir: Path = Field(Path.home() / ".cache" / "civic-qa", description="Benchmark caches")
     host: str = "127.0.0.1"
@@ -107,6 +113,15 @@ class Settings(BaseSettings):
         from index.dense import StoreSpec
 
         return StoreSpec.parse(self.store)
+
+    def decision_threshold(self) -> float | None:
+        """The threshold these settings ask for: ``QA_ANSWER_THRESHOLD``, else ``QA_WRONG_ANSWER_COST``'s
+        break-even, else None (the operating point stored with the calibration)."""
+        if self.answer_threshold is not None:
+            return self.answer_threshold
+        if self.wrong_answer_cost is not None:
+            return self.wrong_answer_cost / (1.0 + self.wrong_answer_cost)
+        return None
 
     def reader(self, index: Index) -> Reader:
         """The shipped reader of ``index`` with these settings' precision and passage count (kept per process)."""

@@ -48,9 +48,10 @@ class Sentence:
 class Passage:
     """A retrieval unit: a contiguous span of one document made of whole sentences.
 
-    ``heading_path`` holds the headings above the passage (retrieval context, never an answer);
-    ``context`` holds any extra text the passage needs to be understood on its own (the sentence
-    introducing a list when the passage starts in the middle of that list).
+    ``heading_path`` holds the headings above the passage (the setting it is read and retrieved in) and
+    ``headings`` the same headings' own lines in the document, with offsets (kind ``heading``), so an
+    answer may stand in one; ``context`` holds any extra text the passage needs to be understood on its
+    own (the sentence introducing a list when the passage starts in the middle of that list).
     """
 
     doc_id: str
@@ -60,6 +61,7 @@ class Passage:
     heading_path: tuple[str, ...] = ()
     sentences: tuple[Sentence, ...] = ()
     context: str = ""
+    headings: tuple[Sentence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,7 @@ def answer_question(state: AppState, question: str, top_k: int) -> tuple[Result,
     micro-batching on, questions that arrive together share one encode call (:mod:`web.batching`).
     """
     started = time.perf_counter()
-    threshold = state.settings.answer_threshold
+    threshold = state.settings.decision_threshold()
     if state.batcher is not None:
         key = (state.retriever, top_k, threshold, state.settings.reader(state.index))
         result = state.batcher.submit(question, key)

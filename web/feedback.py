@@ -1,7 +1,9 @@
 """``POST /feedback``: "Right" / "Wrong" under an answer, a plain form (no JavaScript), stored in SQLite.
 
 The form carries the question and the answer shown (text, document, offsets); the answer must stand at
-those offsets in the document, so that only answers the app could have given are recorded. Limited in
+those offsets in the document, so that only answers the app could have given are recorded. Under an
+abstention ("these documents don't say") the form carries the question alone, and the answer is recorded
+as empty: Right confirms the documents don't say, Wrong reports an answerable question that was missed. Limited in
 size (the body limit, field lengths) and rate (per address and in all); never a 5xx.
 """
 
@@ -75,6 +77,9 @@ def _read(fields: dict[str, list[str]], request: Request, settings: Settings) ->
     if len(note) > MAX_NOTE:
         return None, f"The note is too long: at most {MAX_NOTE} characters, please."
     start, end, answer, doc_id = one("start"), one("end"), one("answer"), one("doc")
+    if not (start or end or answer or doc_id):
+        # Under "these documents don't say": a Wrong there is an answerable question the server missed.
+        return Feedback(question, verdict, "", "", 0, 0, note), ""
     if not (start.isascii() and start.isdigit() and end.isascii() and end.isdigit()) or len(answer) > MAX_ANSWER:
         return None, "The answer this feedback is about is not one this server gave."
     doc = app_state(request).index.document(doc_id)

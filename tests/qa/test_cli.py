@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,15 +116,46 @@ def test_eval_writes_a_report(corpus: Path, tmp_path: Path, capsys: pytest.Captu
         '{"id": "2", "question": "How much did the World Bank pay the hackathon?", "answers": [], "doc": null}\n'
     )
     out = tmp_path / "report"
-    assert main(["eval", "--set", str(qset), "--index", str(idx), "--out", str(out)]) == 0
+    assert (
+        main(["eval", "--set", str(qset), "--index", str(idx), "--out", str(out), "--plot", str(tmp_path / "s.png")])
+        == 0
+    )
     printed = capsys.readouterr().out
-    assert "mine.jsonl: 2 questions (1 unanswerable)" in printed
+    assert "mine.jsonl: 2 questions (1 unanswerable); lexical overlap" in printed
+    assert "| system | span right | answer or sentence right |" in printed
     for system in SYSTEMS:
         assert f"| {system} |" in printed
+    # The threshold sweep: one row per threshold, right / wrongly abstained / unanswerable abstained.
+    sweep = printed[printed.index("mine.jsonl: threshold sweep") :]
+    rows = [line for line in sweep.splitlines() if re.match(r"\| \d\.\d\d", line)]
+    assert len(rows) == 20 and rows[0].startswith("| 0.00 |")
+    wrongly = [float(r.split("|")[4].strip(" %")) for r in rows]
+    assert wrongly == sorted(wrongly)  # a higher threshold never abstains on fewer answerable questions
+    assert (tmp_path / "s.png").stat().st_size > 0
     names = {p.name for p in out.iterdir()}
     assert {"report.md", "metrics.json", "failures.jsonl", "coverage_accuracy.png", "latency.png"} <= names
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["sets"]["mine.jsonl"]) == set(SYSTEMS)
+
+
+def test_eval_leaves_out_review_cases_unless_asked_and_never_as_unanswerable(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    idx = tmp_path / "idx"
+    assert main(["index", str(corpus), "--index", str(idx)]) == 0
+    qset = tmp_path / "cases.jsonl"
+    qset.write_text(
+        '{"id": "1", "question": "Which SMS short code reaches Pehchaan?", "answers": ["8070"], "doc": "pehchaan.md"}\n'
+        '{"id": "2", "question": "When does the cohort start?", "answers": [], "doc": null, "review": true}\n'
+        '{"id": "3", "question": "When does the cohort start?", "answers": ["July"], "doc": null, "review": true}\n'
+    )
+    capsys.readouterr()
+    assert main(["eval", "--set", str(qset), "--index", str(idx), "--product-only"]) == 0
+    out, err = capsys.readouterr()
+    assert "cases.jsonl: 1 questions (0 unanswerable)" in out and "left out 2 case(s) marked for review" in err
+    assert main(["eval", "--set", str(qset), "--index", str(idx), "--product-only", "--include-review"]) == 0
+    out, err = capsys.readouterr()
+    assert "cases.jsonl: 2 questions (0 unanswerable)" in out and "left out 1 case(s) without a gold answer" in err
 
 
 def test_eval_names_a_bad_line(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

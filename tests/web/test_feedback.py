@@ -90,3 +90,27 @@ def test_feedback_is_rate_limited_and_must_be_a_form(feedback_client: TestClient
     assert feedback_client.post("/feedback", json=fields).status_code == 415
     codes = [feedback_client.post("/feedback", data=fields).status_code for _ in range(22)]
     assert codes[:20] == [200] * 20 and codes[20:] == [429, 429]
+
+
+def test_the_form_stands_under_an_abstention_and_a_wrong_there_is_a_missed_answer_for_review(
+    feedback_client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = feedback_client.get("/", params={"q": "Who won the 1998 football world cup?"}).text
+    assert "These documents don't say." in page and "Is it right that these documents don't say?" in page
+    fields = form_of(page)
+    assert fields == {"q": "Who won the 1998 football world cup?", "answer": "", "doc": "", "start": "", "end": ""}
+    assert feedback_client.post("/feedback", data={**fields, "verdict": "right"}).status_code == 200
+    assert feedback_client.post("/feedback", data={**fields, "verdict": "wrong"}).status_code == 200
+    assert feedback_client.post("/feedback", data={**fields, "verdict": "wrong", "note": "France"}).status_code == 200
+    # Half a form is not an abstention: an answer without its offsets is still refused.
+    assert feedback_client.post("/feedback", data={**fields, "answer": "France", "verdict": "right"}).status_code == 422
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "idx"))
+    get_settings.cache_clear()
+    out = tmp_path / "cases.jsonl"
+    assert main(["feedback", "export", "--out", str(out)]) == 0
+    get_settings.cache_clear()
+    confirmed, missed, named = load_eval_set(out)
+    assert not confirmed.answerable and not confirmed.review  # the documents really don't say
+    assert missed.review and not missed.answerable  # a missed answer nobody has given yet: never "unanswerable"
+    assert named.review and named.answers == ("France",) and named.doc is None
+    assert json.loads(out.read_text().splitlines()[1])["reported_wrong"] == {"abstained": True}

@@ -1,0 +1,163 @@
+"""The span a person reads: answers in headings, answers of the kind the question asks for, one cell or item."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.build import build
+from index.chunking import chunk
+from index.embed import Embedder
+from index.store import Index
+from qa.answer import Reader, answer, read, within_one_cell
+from qa.answer_type import expected_type, fits
+from qa.confidence import default_confidence
+from qa.reading import passage_context
+from qa.retriever import Retriever
+from qa.types import Passage, Sentence
+from tests.conftest import write_corpus
+
+POLICIES = (
+    "# Digital policies of the province\n\n"
+    "The provincial cabinet approved several digital policies.\n\n"
+    "## Cloud First Policy (June 2024)\n\n"
+    "The Cloud First Policy moves government services to secure and scalable cloud platforms, so that "
+    "departments stop buying their own servers.\n\n"
+    "## Open Data Policy\n\n"
+    "Departments publish their datasets on one portal for citizens and researchers.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def policies(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Retriever:
+    root = tmp_path_factory.mktemp("policies")
+    build([write_corpus(root / "docs", {"policies.md": POLICIES})], root / "idx", embedder=embedder)
+    return Retriever(Index.load(root / "idx"), embedder)
+
+
+def test_heading_lines_have_offsets_that_round_trip_through_the_index(policies: Retriever) -> None:
+    index = policies.index
+    doc = index.documents["policies.md"]
+    passages = list(index.passages)
+    assert passages and all(len(p.headings) == len(p.heading_path) for p in passages)
+    for p in passages:
+        for line, heading in zip(p.headings, p.heading_path, strict=True):
+            assert doc.text[line.start : line.end] == line.text == heading and line.kind == "heading"
+    cloud = next(p for p in passages if "Cloud First" in p.text)
+    assert cloud.headings[-1].text == "Cloud First Policy (June 2024)"
+    # Chunking the document again gives the heading lines the index saved and loaded.
+    assert [p.headings for p in chunk(doc)] == [p.headings for p in passages]
+
+
+def test_only_the_passage_own_heading_is_quotable_in_its_prefix(policies: Retriever) -> None:
+    index = policies.index
+    cloud = next(p for p in index.passages if "Cloud First" in p.text)
+    doc = index.documents[cloud.doc_id]
+    context = passage_context(doc.context_title, cloud)
+    ((a, b, offset),) = context.quotable
+    assert context.text[a:b] == "Cloud First Policy (June 2024)" == doc.text[offset : offset + b - a]
+    assert context.document_offset(a + 20, b - 1, cloud.start) == (offset + 20, offset + b - a - 1)
+    assert context.document_offset(context.body_start, context.body_start + 3, cloud.start) == (
+        cloud.start,
+        cloud.start + 3,
+    )
+
+
+def test_an_answer_that_stands_only_in_a_heading_is_given_with_its_offsets(policies: Retriever) -> None:
+    """Regression: "When did KP approve its cloud first policy?" abstained at 0.01 with the right passage
+    first, because the answer stands in its heading, "Cloud First Policy (June 2024)"."""
+    result = answer(["When was the cloud first policy approved?"], policies, threshold=0.0)[0]
+    a = result.answer
+    assert a is not None and a.text == "June 2024"
+    doc = policies.index.documents[a.doc_id]
+    assert doc.text[a.start : a.end] == a.text
+    assert a.sentence.kind == "heading" and a.sentence.text == "Cloud First Policy (June 2024)"
+    assert a.sentence.start <= a.start < a.end <= a.sentence.end
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Where was the MOU signed?", "place"),
+        ("where do I apply for a birth certificate", "place"),
+        ("When will supply be restored?", "date"),
+        ("What year did the lab open?", "date"),
+        ("How many graduates has the programme had?", "number"),
+        ("how much does it cost to register a birth", "number"),
+        ("What are the opening hours?", "time"),
+        ("Who chaired the March meeting?", "person"),
+        ("Which organisation runs the portal?", "person"),
+        ("What is Pehchaan?", None),
+        ("Why did they build it?", None),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None) -> None:
+    assert expected_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "span", "ok"),
+    [
+        ("Where was the MOU signed?", "Samina Rizwan, Managing Director", False),
+        ("Where was the MOU signed?", "the Chief Minister's Secretariat in Peshawar", True),
+        ("Where was the MOU signed?", "2021", False),
+        ("What are the opening hours?", "Monday to Friday", False),
+        ("What are the opening hours?", "9 am to 5 pm", True),
+        ("How many graduates has the programme had?", "more than 400", True),
+        ("How many graduates has the programme had?", "the Fellowship Program", False),
+        ("how much does it cost to register a birth", "free", True),
+        ("When will supply be restored?", "14 March 2025", True),
+        ("When will supply be restored?", "Sector F", False),
+        ("Who chaired the March meeting?", "Ayesha Khan", True),
+        ("Who chaired the March meeting?", "1.2 million litres", False),
+        ("Who runs the labs?", "community volunteers", True),
+        ("What is Pehchaan?", "the digital identity service", True),
+    ],
+)
+def test_a_span_fits_the_kind_its_question_asks_for(question: str, span: str, ok: bool) -> None:
+    assert fits(question, span) is ok
+
+
+def test_a_span_of_the_wrong_kind_is_never_sure(policies: Retriever) -> None:
+    """Regression: "where was it signed" was answered with a person's name and title at 0.80, as sure."""
+    confident = default_confidence().with_cost(0.01).with_sure(0.0)  # everything answered would be sure
+    reader = Reader(policies.index, confidence=confident)
+    (reading,), _ = read(["When was the cloud first policy approved?"], policies, reader=reader)
+    right_kind = reader.decide(reading)
+    assert right_kind.answer is not None and right_kind.answer.band == "sure"
+    (reading,), _ = read(["How many servers will departments buy?"], policies, reader=reader)
+    result = reader.decide(reading)
+    assert result.answer is not None and not fits(reading.question, result.answer.text)
+    assert result.answer.band == "possible"
+
+
+def _passage(text: str, units: list[tuple[str, str]]) -> Passage:
+    sentences, pos = [], 0
+    for piece, kind in units:
+        at = text.index(piece, pos)
+        sentences.append(Sentence(at, at + len(piece), piece, kind))
+        pos = at + len(piece)
+    return Passage("d", 0, len(text), text, (), tuple(sentences))
+
+
+def test_a_span_stops_at_a_list_item_or_a_table_cell() -> None:
+    text = "Fees:\n- Birth certificate: Rs. 200\n- Death certificate: free\n| Office | Hours |\n| Peshawar | 9 to 5 |"
+    p = _passage(
+        text,
+        [
+            ("Fees:", "text"),
+            ("Birth certificate: Rs. 200", "item"),
+            ("Death certificate: free", "item"),
+            ("| Office | Hours |", "row"),
+            ("| Peshawar | 9 to 5 |", "row"),
+        ],
+    )
+    start = text.index("Rs. 200")
+    s, e = within_one_cell(text, p, start, text.index("Death certificate") + 5)  # runs into the next item
+    assert text[s:e] == "Rs. 200"
+    start = text.index("Peshawar")
+    s, e = within_one_cell(text, p, start, text.index("9 to 5") + 1)  # runs into the next cell
+    assert text[s:e] == "Peshawar"
+    s, e = within_one_cell(text, p, text.index("| 9 to 5") - 3, text.index("9 to 5") + 6)  # "ar | 9 to 5"
+    assert text[s:e] == "9 to 5"
+    s, e = within_one_cell(text, p, start, start + 8)  # already within one cell: unchanged
+    assert text[s:e] == "Peshawar"
