@@ -161,7 +161,8 @@ def _share(hits: np.ndarray, within: np.ndarray) -> float | None:
 VARIANTS: dict[str, tuple[str, ...]] = {
     "answer-vs-null odds alone": ("answer_vs_null",),
     "reader scores": READER_SCORES,
-    "reader scores + retrieval": SCORES,
+    "reader scores + retrieval": (*READER_SCORES, "passage_dense", "top_dense"),
+    "reader scores + retrieval + missing names and numbers": SCORES,
 }
 
 

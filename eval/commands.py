@@ -172,7 +172,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     runs = _eval_runs(args, settings)
     systems = answer_eval.SYSTEMS[:1] if args.product_only else answer_eval.SYSTEMS
     total = sum(len(qs) for _, qs, _ in runs) * len(systems)
-    tables, records = [], []
+    tables: list[tuple[str, list[answer_eval.SystemReport]]] = []
+    records: list[answer_eval.Record] = []
     with tqdm(total=total, disable=not cli.show_progress(), desc="qa eval", unit="q") as bar:
         for name, questions, retriever in runs:
             reader = settings.reader(retriever.index)

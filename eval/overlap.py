@@ -60,7 +60,7 @@ def _occurrences(text: str, gold: str) -> list[int]:
 
 def question_overlap(question: EvalQuestion, documents: Mapping[str, str], window: int = WINDOW) -> float | None:
     """The share of the question's content words around its answer; None when unanswerable or not found."""
-    if not question.answerable or question.doc not in documents:
+    if not question.answerable or question.doc is None or question.doc not in documents:
         return None
     words = content_words(question.question)
     if not words:

@@ -13,10 +13,13 @@ threshold ``cost / (1 + cost)``.
 
 from __future__ import annotations
 
+import calendar
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from index.lexical import tokenize
 from index.store import Index
 from qa.answer_type import fits
 from qa.confidence import Confidence, decide, default_confidence
@@ -34,9 +37,28 @@ __all__ = ["READ_PASSAGES", "SCORES", "Reader", "Reading", "answer", "read", "re
 READ_PASSAGES = 5
 
 
-# What the confidence model may read: the reader's own scores, and how close the retrieved passages
-# came to the question (the dense cosine of the passage answered from, and of the best passage).
-SCORES = (*READER_SCORES, "passage_dense", "top_dense")
+# What the confidence model may read: the reader's own scores, how close the retrieved passages came to
+# the question (the dense cosine of the passage answered from, and of the best passage), and how many of the
+# question's names and numbers the passage answered from never mentions (``missing_terms``).
+SCORES = (*READER_SCORES, "passage_dense", "top_dense", "missing_terms")
+_MONTH_NAMES = frozenset(m.lower() for m in calendar.month_name[1:]) - {"may"}  # "who may apply?"
+_TERM = re.compile(r"\b(?:[A-Z][\w’'-]*|\d[\d,.]*|[a-z]+\d\w*)")
+
+
+def key_terms(question: str) -> set[str]:
+    """The question's names and numbers: capitalised words past its first word, acronyms, numbers and month
+    names, in the BM25 analysis (lowercased, stemmed). "Who chaired the March meeting?" → {"march"}."""
+    words = question.split()
+    body = " ".join(words[1:]) if words else ""
+    found = {m.group(0) for m in _TERM.finditer(body)} | {w for w in body.lower().split() if w in _MONTH_NAMES}
+    return {t for term in found for t in tokenize(term)}
+
+
+def missing_terms(question: str, context: str) -> float:
+    """How many of the question's names and numbers (:func:`key_terms`) the context never mentions (at most 3):
+    a passage about the February meeting does not answer who chaired the March one."""
+    terms = key_terms(question)
+    return float(min(3, len(terms - set(tokenize(context))))) if terms else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +70,7 @@ class Reading:
     hits: tuple[Hit, ...]
     group: GroupReading | None
     confidence: float
+    missing_terms: float = 0.0  # the question's names and numbers that the passage answered from never mentions
 
     @property
     def scores(self) -> dict[str, float] | None:
@@ -55,7 +78,11 @@ class Reading:
         if self.group is None:
             return None
         dense = [h.dense_score or 0.0 for h in self.hits]
-        return self.group.features | {"passage_dense": dense[self.group.context], "top_dense": max(dense)}
+        return self.group.features | {
+            "passage_dense": dense[self.group.context],
+            "top_dense": max(dense),
+            "missing_terms": self.missing_terms,
+        }
 
 
 def sentence_of(doc_text: str, passage: Passage, start: int, end: int) -> Sentence:
@@ -116,10 +143,16 @@ class Reader:
                 found[i] = r
         out = []
         for i, (question, h) in enumerate(zip(questions, hits, strict=True)):
-            reading = Reading(question, tuple(h), found.get(i), 0.0)
+            group = found.get(i)
+            missing = 0.0
+            if group is not None:
+                p = h[group.context].passage
+                doc = self.index.documents[p.doc_id]
+                missing = missing_terms(question, f"{doc.title}\n{passage_context(doc.context_title, p).text}")
+            reading = Reading(question, tuple(h), group, 0.0, missing)
             scores = reading.scores
-            p = 0.0 if scores is None else self.confidence.probability(scores)
-            out.append(Reading(question, tuple(h), reading.group, p))
+            confidence = 0.0 if scores is None else self.confidence.probability(scores)
+            out.append(replace(reading, confidence=confidence))
         return out
 
     def decide(self, reading: Reading, threshold: float | None = None) -> Result:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-KINDS = ("number", "date", "time", "place", "person")
+KINDS = ("money", "number", "date", "time", "place", "person")
 
 
 def _wordlist(words: str) -> frozenset[str]:
@@ -61,6 +61,11 @@ _PLACE_WORDS = _wordlist(
     "there home"
 )
 
+_CURRENCY = re.compile(r"[$€£¥₹₨]|\b(rs|pkr|usd|eur|gbp|inr)\b\.?", re.IGNORECASE)
+_MONEY_WORDS = _wordlist(
+    "rupee rupees dollar dollars euro euros pound pounds cent cents paisa crore crores lakh lakhs free charge "
+    "charges fee fees price cost costs funded funding grant grants budget salary stipend paid unpaid"
+)
 _WORD = re.compile(r"[a-z0-9][a-z0-9'./-]*")
 
 
@@ -80,6 +85,13 @@ def expected_type(question: str) -> str | None:
     q = " ".join(_words(question.replace("’", "'")))
     if re.search(r"\b(what time|opening hours|office hours|working hours|timings?|open until|close at)\b", q):
         return "time"
+    if re.search(
+        r"\b(how much (does|did|do|will|would|is|was|are|were) .*\b(cost|charge|pay|spend|earn|fund)|"
+        r"what (is |was |are |were )?(the )?(cost|price|fee|fees|fine|fines|penalty|charge|charges|salary|budget|"
+        r"stipend|prize)|how much money)\b",
+        q,
+    ):
+        return "money"
     if re.search(r"\bhow (long|often)\b", q):
         return "date"  # a duration or a frequency: dates, periods and numbers of them
     if re.search(
@@ -133,6 +145,8 @@ def fits(question: str, span: str) -> bool:
     words = _words(span)
     if not words:
         return False
+    if kind == "money":
+        return bool(_CURRENCY.search(span)) or any(w in _MONEY_WORDS for w in words)
     if kind == "number":
         return _has_number(words, span)
     if kind == "date":

@@ -260,14 +260,12 @@ def make_windows(
         types[w, :k] = enc.type_ids
         g, c, pieces = owners[sample]
         group[w], context[w] = g, c
-        seq = enc.sequence_ids
-        for t, (a, b) in enumerate(enc.offsets):
-            if seq[t] != 1 or b <= a:
-                continue
-            for k, (lo, hi) in enumerate(pieces):
-                if lo <= a and b <= hi:
-                    starts[w, t], ends[w, t], piece[w, t] = a, b, k
-                    break
+        seq = np.array([s == 1 for s in enc.sequence_ids])
+        offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(k, 2)
+        a, b = offsets[:, 0], offsets[:, 1]
+        for p, (lo, hi) in enumerate(pieces):
+            inside = seq & (b > a) & (a >= lo) & (b <= hi) & (piece[w, :k] < 0)
+            starts[w, :k][inside], ends[w, :k][inside], piece[w, :k][inside] = a[inside], b[inside], p
     return Windows(input_ids, attention, types, starts, ends, group, context, piece)
 
 
@@ -339,7 +337,7 @@ def read_group(
         return None
     allowed = allowed_positions(starts)
     start_logits, end_logits = start_logits.astype(np.float64), end_logits.astype(np.float64)
-    if pieces is not None and HEADING_PENALTY:
+    if pieces is not None and HEADING_PENALTY and (pieces > 0).any():
         # The reader was trained to answer in passages only: a heading must read clearly better to be chosen.
         heading = pieces > 0
         start_logits = start_logits - HEADING_PENALTY * heading
@@ -355,7 +353,9 @@ def read_group(
     best_w, best = -1, (-np.inf, 0, 0)
     per_context: dict[int, float] = {}
     for w in range(len(starts)):
-        allowed_span = band if pieces is None else band & (pieces[w][:, None] == pieces[w][None, :])
+        allowed_span = band
+        if pieces is not None and (pieces[w] > 0).any():  # a heading in this window: spans stay in one piece
+            allowed_span = band & (pieces[w][:, None] == pieces[w][None, :])
         scores = np.where(allowed_span, span_ls[w][:, None] + span_le[w][None, :], -np.inf)
         flat = int(np.argmax(scores))
         a, b = divmod(flat, length)
