@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from index.lexical import tokenize
 from index.store import Index
-from qa.answer_type import fits
+from qa.answer_type import NUMBER_WORDS, fits
 from qa.confidence import Confidence, decide, default_confidence
 from qa.errors import InvalidQueryError
 from qa.questions import clean_question
@@ -174,6 +174,7 @@ class Reader:
         doc = self.index.documents[p.doc_id]
         start, end = passage_context(doc.context_title, p).document_offset(r.start, r.end, p.start)
         start, end = trim_markup(doc.text, *within_one_cell(doc.text, p, start, end))
+        start, end = with_quantity(doc.text, start, end)
         return Answer(
             text=doc.text[start:end],
             doc_id=doc.doc_id,
@@ -222,6 +223,40 @@ def within_one_cell(text: str, passage: Passage, start: int, end: int) -> tuple[
         start += 1
     while end > start + 1 and text[end - 1].isspace():
         end -= 1
+    return start, end
+
+
+_NUMBER = re.compile(r"(?:[$£€₹]|rs\.?|pkr)?\s?\d[\d,.]*%?|" + "|".join(NUMBER_WORDS), re.IGNORECASE)
+_QUALIFIER = re.compile(
+    r"(?:at least|at most|no more than|no less than|more than|less than|fewer than|up to|over|under|about|around|"
+    r"nearly|almost|approximately|roughly|only|some|version)\s+$",
+    re.IGNORECASE,
+)
+_UNIT = re.compile(r"\s(%|per cent|percent|[a-z][a-z-]*)\b")
+_NOT_UNITS = frozenset(
+    re.findall(
+        r"\w+",
+        "a an and are as at be but by for from has have in into is it of on or than that the their then this to "
+        "was were which who will with out up down off so not also after before since until during while when "
+        "where if each per across between among through",
+    )
+)
+
+
+def with_quantity(text: str, start: int, end: int) -> tuple[int, int]:
+    """A bare number read as the answer, with what it counts and how it is qualified: "5" → "at least 5
+    hours", "six" → "six phases", "4.0" → "version 4.0". The number alone leaves the reader guessing
+    (five what? exactly five?); the words around it stand in the text, so offsets stay the source."""
+    if not _NUMBER.fullmatch(text[start:end].strip()):
+        return start, end
+    line_start = text.rfind("\n", 0, start) + 1
+    before = _QUALIFIER.search(text, line_start, start)
+    if before is not None:
+        start = before.start()
+    unit = _UNIT.match(text, end)
+    year = re.fullmatch(r"(19|20)\d\d", text[start:end].strip())
+    if unit is not None and year is None and unit.group(1).lower() not in _NOT_UNITS:
+        end = unit.end()
     return start, end
 
 

@@ -31,6 +31,14 @@ _NUMBER_WORDS = _wordlist(
     "quarter third thirds quarters fourths fifths tenths eighths halves fold tenfold hundredfold first second "
     "fourth fifth sixth seventh eighth ninth tenth little much more most less least"
 )
+NUMBER_WORDS = tuple(
+    re.findall(
+        r"\w+",
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
+        "million billion dozen",
+    )
+)
 _MONTHS = _wordlist(
     "january february march april may june july august september october november december jan feb mar "
     "apr jun jul aug sep sept oct nov dec"

@@ -166,3 +166,73 @@ def test_a_span_stops_at_a_list_item_or_a_table_cell() -> None:
     assert text[s:e] == "9 to 5"
     s, e = within_one_cell(text, p, start, start + 8)  # already within one cell: unchanged
     assert text[s:e] == "Peshawar"
+
+
+NOTICES = {
+    "water.md": (
+        "# Water supply notice\n\nWater supply to Sector F-7 will be suspended on 12 March 2025 for pipeline "
+        "repairs. Supply will be restored on 15 March 2025. Residents should store water in advance.\n\n"
+        "## Conservation\n\nWasting water is an offence under the municipal by-laws. The treatment plant "
+        "supplies 1.2 million litres a day to the sector.\n"
+    ),
+    "fellowship.md": (
+        "# Fellowship results\n\nSince 2015 the programme has trained more than 400 graduates, who went on to "
+        "start 25 companies. The programme runs in Peshawar and Karachi.\n"
+    ),
+    "office.md": (
+        "# Citizen facilitation centre\n\nThe centre is open Monday to Friday, from 9 am to 5 pm. It is closed "
+        "on public holidays.\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def notices(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Retriever:
+    root = tmp_path_factory.mktemp("notices")
+    build([write_corpus(root / "docs", NOTICES)], root / "idx", embedder=embedder)
+    return Retriever(Index.load(root / "idx"), embedder)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "not_expected"),
+    [
+        # "When will supply be restored?" was answered with the date it is cut off (0.92, sure).
+        ("When will supply be restored?", "15 March 2025", "12 March"),
+        # "How many graduates ...?" was answered with the number of companies (0.88, sure).
+        ("How many graduates has the programme trained?", "400", "25"),
+    ],
+)
+def test_regression_the_span_answers_the_question_not_its_neighbour(
+    notices: Retriever, question: str, expected: str, not_expected: str
+) -> None:
+    a = answer([question], notices, threshold=0.0)[0].answer
+    assert a is not None and expected in a.text and not_expected not in a.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What are the opening hours?",  # was "Monday to Friday" at 0.94, sure
+        "What is the fine for wasting water?",  # was "1.2 million litres" at 0.76, sure: the text never gives one
+    ],
+)
+def test_regression_a_span_of_another_kind_is_not_shown_as_sure(notices: Retriever, question: str) -> None:
+    result = answer([question], notices, threshold=0.0)[0]
+    assert result.answer is not None and result.answer.band == "possible"
+    assert not fits(question, result.answer.text) or result.answer.text.startswith("9 am")
+
+
+def test_a_bare_number_is_read_with_its_qualifier_and_unit() -> None:
+    from qa.answer import with_quantity
+
+    for text, span, shown in [
+        ("commit at least 5 hours on a weekly basis", "5", "at least 5 hours"),
+        ("these are the six phases of the HCD process", "six", "six phases"),
+        ("spend controls guidance version 4.0", "4.0", "version 4.0"),
+        ("ranked 150 out of 193 countries", "150", "150"),  # "out" counts nothing
+        ("launched in 2014 the fellowship", "2014", "2014"),  # a year stays a year
+        ("signed by Samina Rizwan", "Samina Rizwan", "Samina Rizwan"),  # not a number: unchanged
+    ]:
+        start = text.index(span)
+        s, e = with_quantity(text, start, start + len(span))
+        assert text[s:e] == shown
