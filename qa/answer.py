@@ -174,6 +174,7 @@ class Reader:
         doc = self.index.documents[p.doc_id]
         start, end = passage_context(doc.context_title, p).document_offset(r.start, r.end, p.start)
         start, end = trim_markup(doc.text, *within_one_cell(doc.text, p, start, end))
+        start, end = counted(reading.question, doc.text, sentence_of(doc.text, p, start, end), start, end)
         start, end = with_quantity(doc.text, start, end)
         return Answer(
             text=doc.text[start:end],
@@ -241,6 +242,30 @@ _NOT_UNITS = frozenset(
         "where if each per across between among through",
     )
 )
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+(.+)", re.IGNORECASE)
+_COUNT = re.compile(r"(?<![\w.,])(\d[\d,]*(?:\.\d+)?|" + "|".join(NUMBER_WORDS) + r")(?![\w])", re.IGNORECASE)
+
+
+def counted(question: str, text: str, sentence: Sentence, start: int, end: int) -> tuple[int, int]:
+    """For "how many <things>?", the number of its sentence that counts those things: "How many graduates
+    ...?" read as "85" from "connects 7,884 graduates with 85 IT companies" becomes "7,884". A number counts
+    the things named within three words after it; the span is moved only when it holds no such number."""
+    asked = _HOW_MANY.search(question)
+    if asked is None:
+        return start, end
+    things = tokenize(asked.group(1))[:1]
+    if not things:
+        return start, end
+    candidates = []
+    for m in _COUNT.finditer(sentence.text):
+        after = tokenize(" ".join(sentence.text[m.end() :].split()[:3]))
+        if things[0] in after:
+            candidates.append((sentence.start + m.start(), sentence.start + m.end()))
+    if not candidates or any(start <= a and b <= end for a, b in candidates):
+        return start, end
+    return candidates[0]
 
 
 def with_quantity(text: str, start: int, end: int) -> tuple[int, int]:

@@ -236,3 +236,18 @@ def test_a_bare_number_is_read_with_its_qualifier_and_unit() -> None:
         start = text.index(span)
         s, e = with_quantity(text, start, start + len(span))
         assert text[s:e] == shown
+
+
+def test_regression_how_many_reads_the_number_of_the_things_asked_about() -> None:
+    """Regression: "How many graduates does the Join IT portal connect?" was answered "85" (the companies)."""
+    from qa.answer import counted
+
+    text = "Join IT Portal: Connects 7,884 graduates with 85 IT companies, creating job opportunities."
+    sentence = Sentence(0, len(text), text)
+    at = text.index("85")
+    s, e = counted("How many graduates does the Join IT portal connect?", text, sentence, at, at + 2)
+    assert text[s:e] == "7,884"
+    # The span already counts what is asked (or nothing in the sentence does): unchanged.
+    assert counted("How many IT companies are on Join IT?", text, sentence, at, at + 2) == (at, at + 2)
+    assert counted("How many students are on Join IT?", text, sentence, at, at + 2) == (at, at + 2)
+    assert counted("Who runs Join IT?", text, sentence, at, at + 2) == (at, at + 2)
