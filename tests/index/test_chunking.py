@@ -152,3 +152,17 @@ def test_a_single_huge_line_is_cut_at_spaces() -> None:
     passages = chunk(parse_document("d.txt", "d.txt", text))
     assert len(passages) > 10
     assert max(len(p.text) for p in passages) <= 1000
+
+
+def test_heading_lines_keep_offsets_into_the_document_without_their_emphasis_marks() -> None:
+    text = "# Services\n\n## **Fees (2024)**\n\nA birth certificate costs Rs. 200.\n\n### Hours\n\nOpen 9 to 5.\n"
+    doc = parse_document("fees.md", "fees.md", text)
+    passages = chunk(doc)
+    assert passages and all(len(p.headings) == len(p.heading_path) for p in passages)
+    for p in passages:
+        for line, heading in zip(p.headings, p.heading_path, strict=True):
+            assert doc.text[line.start : line.end] == line.text == heading and line.kind == "heading"
+    fees = next(p for p in passages if "Rs. 200" in p.text)
+    assert [h.text for h in fees.headings] == ["Services", "Fees (2024)"]
+    hours = next(p for p in passages if "9 to 5" in p.text)
+    assert [h.text for h in hours.headings] == ["Services", "Fees (2024)", "Hours"]
