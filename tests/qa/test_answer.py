@@ -178,25 +178,3 @@ def test_the_sure_boundary_is_where_the_calibration_answers_stop_being_right_oft
     assert Confidence.from_json(c.to_json()).sure == 0.8 and c.band(0.8) == "sure" and c.band(0.79) == "possible"
     old = {k: v for k, v in c.to_json().items() if k != "bands"}  # a file written before bands
     assert Confidence.from_json(old).sure is None and Confidence.from_json(old).band(0.99) == "possible"
-
-
-@pytest.mark.parametrize(
-    ("text", "span", "trimmed"),
-    [
-        ("Signed by **Samina Rizwan** in 2021.", "**Samina Rizwan**", "Samina Rizwan"),
-        ("with the [Digital Pakistan](https://x.pk) team", "[Digital Pakistan", "Digital Pakistan"),
-        ("the board (PITB) signed", "(PITB)", "(PITB)"),  # paired: kept
-        ("the board (PITB) signed", "PITB)", "PITB"),
-        ("| 400 | rupees |", "| 400 |", "400"),
-        ("`qa ask` prints", "`qa ask`", "qa ask"),
-        ("a * b", "*", "*"),  # never emptied
-        ("ranked #1 in 2022", "#1", "#1"),
-    ],
-)
-def test_regression_answers_do_not_start_or_end_in_markdown_marks(text: str, span: str, trimmed: str) -> None:
-    """Word pieces of Markdown marks could start or end a span: "**Samina Rizwan**", "[Digital Pakistan"."""
-    from qa.answer import trim_markup
-
-    start = text.index(span)
-    s, e = trim_markup(text, start, start + len(span))
-    assert text[s:e] == trimmed and start <= s < e <= start + len(span)
