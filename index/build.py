@@ -26,7 +26,8 @@ from index.chunking import ChunkSettings, chunk
 from index.dense import StoreSpec
 from index.embed import Embedder
 from index.folder import atomic_folder, build_lock, recover, write_error, write_manifest
-from index.reader import DEFAULT_MAX_FILE_BYTES, read_documents
+from index.limits import ReadLimits
+from index.reader import ReadMemory, read_documents
 from index.resume import CHUNK_PASSAGES, Embedded, discard, embed_resumable, journal_dir
 from index.store import FORMAT_VERSION, Index, read_manifest
 from index.write import DocPlan, passage_text, write_contents
@@ -61,7 +62,7 @@ def status(
     model_name: str,
     chunking: ChunkSettings,
     store: StoreSpec | None = None,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    limits: ReadLimits | None = None,
 ) -> str:
     """``missing``, ``stale`` (documents or settings changed) or ``fresh``."""
     try:
@@ -72,7 +73,7 @@ def status(
         return "stale"
     if not _same_settings(manifest, model_name, chunking, store or StoreSpec()):
         return "stale"
-    docs = read_documents(paths, max_file_bytes=max_file_bytes)
+    docs = read_documents(paths, limits=limits)
     return "fresh" if _fingerprint(docs) == _manifest_fingerprint(manifest) else "stale"
 
 
@@ -87,7 +88,8 @@ def build(
     progress: bool = False,
     batch_size: int = 64,
     chunk_passages: int = CHUNK_PASSAGES,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    limits: ReadLimits | None = None,
+    memory: ReadMemory | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Build or update the index at ``index_dir`` from the documents under ``paths``.
@@ -95,14 +97,15 @@ def build(
     Unchanged documents keep their passages and vectors; only new or changed documents are chunked and
     embedded. On an unchanged corpus nothing is written and the model is not loaded. ``rebuild`` ignores
     the previous index (vectors saved by an interrupted build of the same passages are still reused).
-    Documents over ``max_file_bytes`` are skipped (or refused when given explicitly). A folder that
+    Documents over one of ``limits`` are skipped (or refused when given explicitly); ``memory`` keeps what
+    each file gave between builds (``--watch``: unchanged files are not parsed again). A folder that
     cannot be written raises :class:`IndexWriteError`. ``progress`` shows bars (files read, passages
     embedded, with rate and ETA); ``on_stage`` is called with one line as each stage ends. Vectors are
     saved every ``chunk_passages`` passages, so that a build killed midway resumes from there.
     """
     started = time.perf_counter()
     skipped: list[DocumentError] = []
-    documents = read_documents(paths, max_file_bytes=max_file_bytes, skipped=skipped, progress=progress)
+    documents = read_documents(paths, limits=limits, skipped=skipped, progress=progress, memory=memory)
     if on_stage is not None:
         on_stage(
             f"read {len(documents)} documents from {', '.join(map(str, paths))}"

@@ -12,7 +12,9 @@ inner product (cosine). ``search`` pads with id ``-1`` where fewer than ``k`` ve
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -163,7 +165,22 @@ class FaissStore:
         return scores, ids
 
     def save(self, folder: Path) -> None:
-        faiss.write_index(self.index, str(folder / DENSE))
+        path = folder / DENSE
+        try:
+            faiss.write_index(self.index, str(path))
+        except RuntimeError as err:  # FAISS reports a failed write as a C++ assertion, many lines long
+            raise write_failure(err, path) from None
+
+
+def write_failure(err: RuntimeError, path: Path) -> OSError:
+    """The OSError a FAISS write error stands for: its message ends with the C library's reason ("write
+    error in ...: 4051 != 32000 (No space left on device)"), which says which errno it was."""
+    message = str(err)
+    for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO):
+        if os.strerror(code) in message:
+            return OSError(code, os.strerror(code), str(path))
+    first = message.strip().splitlines()[0][:200] if message.strip() else "no detail"
+    return OSError(errno.EIO, f"FAISS could not write the vectors ({first})", str(path))
 
 
 def build_store(

@@ -9,6 +9,11 @@ Why these libraries: ``pypdf`` (BSD-3, pure Python, no system packages) reads th
 outline of a PDF; ``selectolax`` (MIT, the Lexbor parser, fast and tolerant of broken markup) walks
 HTML; ``python-docx`` (MIT) reads paragraphs with their styles and tables in body order. Each turns a
 bad file into :class:`~qa.errors.DocumentError` naming it, never a traceback.
+
+Each is bounded by :class:`~index.limits.ReadLimits`, checked before the work they bound: a Word file's
+members by the sizes its zip directory declares (``zipfile`` never unpacks a member past its declared
+size), HTML by a linear scan of how deep its elements nest (the parser's time grows with the square of
+the depth), a PDF by its page count, every document by the characters extracted.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.limits import ReadLimits, mb
 from index.markdown import TABLE_CELLS
 from qa.errors import DocumentError
 
@@ -40,22 +46,35 @@ class Extracted:
     format: str = "text"
 
 
-def extract(path: Path, data: bytes) -> Extracted | None:
-    """The text of a PDF, HTML or DOCX file; ``None`` for .txt/.md (their bytes are the text)."""
+def extract(path: Path, data: bytes, limits: ReadLimits | None = None) -> Extracted | None:
+    """The text of a PDF, HTML or DOCX file read within ``limits``; ``None`` for .txt/.md (their bytes are
+    the text). This runs the parser in the calling process: :mod:`index.sandbox` runs it in a worker."""
+    limits = limits or ReadLimits()
     suffix = path.suffix.lower()
     extractor = EXTRACTORS.get(suffix)
     if extractor is None:
         return None
     try:
-        extracted = extractor(path, data)
-    except (DocumentError, ImportError):  # a missing library is not a bad file
+        extracted = extractor(path, data, limits)
+    except (DocumentError, ImportError, MemoryError):  # a missing library is not a bad file; memory: see sandbox
         raise
     except Exception as err:  # the parsers raise many types on damaged files; all mean "cannot be read"
         kind = suffix.lstrip(".").upper()
         raise DocumentError(path, f"cannot be read as {kind} ({type(err).__name__}: {_first_line(err)})") from err
     if not extracted.text.strip():
         raise DocumentError(path, "holds no text")
+    check_chars(path, len(extracted.text), limits)
     return extracted
+
+
+def check_chars(path: Path, chars: int, limits: ReadLimits) -> None:
+    """A document's text may hold at most ``limits.max_chars`` characters."""
+    if chars > limits.max_chars:
+        raise DocumentError(
+            path,
+            f"holds {chars:,} characters of text, over the {limits.max_chars:,} limit (QA_MAX_DOCUMENT_CHARS); "
+            "split it or raise the limit",
+        )
 
 
 def _first_line(err: Exception) -> str:
@@ -86,12 +105,16 @@ def _squash(text: str) -> str:
 # ---------------------------------------------------------------- PDF
 
 
-def _pdf(path: Path, data: bytes) -> Extracted:
+def _pdf(path: Path, data: bytes, limits: ReadLimits) -> Extracted:
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted and not reader.decrypt(""):
         raise DocumentError(path, "is encrypted; save an unprotected copy to index it")
+    count = len(reader.pages)
+    if count > limits.max_pdf_pages:
+        limit = f"the {limits.max_pdf_pages:,} limit (QA_MAX_PDF_PAGES)"
+        raise DocumentError(path, f"has {count:,} pages, over {limit}; split it or raise the limit")
     pages = [page.extract_text() or "" for page in reader.pages]
     empty = [number for number, text in enumerate(pages, 1) if not text.strip()]
     if pages and len(empty) == len(pages):
@@ -208,7 +231,12 @@ _BLOCK_TAGS = frozenset(
         "h6",
     }
 )
-_MAX_DEPTH = 200
+# Elements that never hold others (void) or whose end tag may be left out (the parser closes them itself):
+# not counted as nesting when the depth is scanned, so that sloppy but ordinary HTML is not refused.
+_VOID = "area base br col embed hr img input link meta source track wbr param keygen frame basefont isindex"
+_OPTIONAL_END = "p li dt dd tr td th tbody thead tfoot option optgroup rt rp colgroup caption html head body"
+_NOT_NESTING = frozenset(f"{_VOID} {_OPTIONAL_END}".split(" "))
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*>")
 
 
 class _Blocks:
@@ -230,10 +258,32 @@ class _Blocks:
             self.prefix = ""
 
 
-def _html(path: Path, data: bytes) -> Extracted:
+def html_depth(text: str) -> int:
+    """How deep the elements of ``text`` nest, from one linear scan of its tags (before any parsing)."""
+    depth = deepest = 0
+    for match in _TAG.finditer(text):
+        if match.group(2).lower() in _NOT_NESTING:
+            continue
+        if match.group(1):
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def _html(path: Path, data: bytes, limits: ReadLimits) -> Extracted:
     from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-    tree = HTMLParser(_decode_html(data))
+    html = _decode_html(data)
+    depth = html_depth(html)
+    if depth > limits.max_html_depth:
+        raise DocumentError(
+            path,
+            f"nests its elements {depth:,} deep, over the {limits.max_html_depth:,} limit (QA_MAX_HTML_DEPTH; a "
+            "real page nests a few dozen deep); save it flatter or raise the limit",
+        )
+    tree = HTMLParser(html)
     title = None
     if tree.css_first("title") is not None:
         title = _squash(tree.css_first("title").text()) or None
@@ -244,38 +294,44 @@ def _html(path: Path, data: bytes) -> Extracted:
     if root is None:
         return Extracted("", title, "html")
     out = _Blocks()
-    _walk_html(root, out, 0)
+    _walk_html(root, out)
     out.flush()
     return Extracted(_join(out.blocks), title, "html")
 
 
-def _walk_html(node: object, out: _Blocks, depth: int) -> None:
-    tag = node.tag  # type: ignore[attr-defined]
-    if tag == "-text":
-        out.text(node.text_content or "")  # type: ignore[attr-defined]
-        return
-    if tag in _SKIP_TAGS or tag.startswith("-") or depth > _MAX_DEPTH:
-        return
-    attrs = node.attributes  # type: ignore[attr-defined]
-    if "hidden" in attrs or attrs.get("aria-hidden") == "true" or attrs.get("role") == "navigation":
-        return
-    if tag == "br":
-        out.text("\n")
-        return
-    block = tag in _BLOCK_TAGS
-    if block:
-        out.flush()
-        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
-            out.prefix = "#" * int(tag[1]) + " "
-        elif tag == "li":
-            out.prefix = "- "
-    elif tag in ("td", "th") and out.buffer and _squash("".join(out.buffer)):
-        out.text(TABLE_CELLS)
-    for child in node.iter(include_text=True):  # type: ignore[attr-defined]
-        _walk_html(child, out, depth + 1)
-    if block:
-        out.flush()
-        out.prefix = ""  # an empty heading or item marks nothing after it
+def _walk_html(root: object, out: _Blocks) -> None:
+    """Every text of ``root`` in document order, into blocks; a loop with its own stack, so that no depth
+    the parser builds drops text."""
+    stack: list[tuple[object, bool]] = [(root, False)]  # (node, True once its children are done)
+    while stack:
+        node, done = stack.pop()
+        if done:  # the end of a block element
+            out.flush()
+            out.prefix = ""  # an empty heading or item marks nothing after it
+            continue
+        tag = node.tag  # type: ignore[attr-defined]
+        if tag == "-text":
+            out.text(node.text_content or "")  # type: ignore[attr-defined]
+            continue
+        if tag in _SKIP_TAGS or tag.startswith("-"):
+            continue
+        attrs = node.attributes  # type: ignore[attr-defined]
+        if "hidden" in attrs or attrs.get("aria-hidden") == "true" or attrs.get("role") == "navigation":
+            continue
+        if tag == "br":
+            out.text("\n")
+            continue
+        if tag in _BLOCK_TAGS:
+            out.flush()
+            if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
+                out.prefix = "#" * int(tag[1]) + " "
+            elif tag == "li":
+                out.prefix = "- "
+            stack.append((node, True))
+        elif tag in ("td", "th") and out.buffer and _squash("".join(out.buffer)):
+            out.text(TABLE_CELLS)
+        children = list(node.iter(include_text=True))  # type: ignore[attr-defined]
+        stack.extend((child, False) for child in reversed(children))
 
 
 def _decode_html(data: bytes) -> str:
@@ -298,10 +354,33 @@ def _decode_html(data: bytes) -> str:
 # ---------------------------------------------------------------- DOCX
 
 
-def _docx(path: Path, data: bytes) -> Extracted:
+def _check_zip(path: Path, data: bytes, limits: ReadLimits) -> None:
+    """Refuse a zip whose members unpack past ``limits.max_unpacked_bytes``, each or all together, from the
+    sizes its directory declares (``zipfile`` stops unpacking a member at its declared size, so a lie only
+    truncates it)."""
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile as err:
+        raise DocumentError(path, f"cannot be read as DOCX (not a Word file: {err})") from err
+    limit = limits.max_unpacked_bytes
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > limit or total > limit:
+            what = f"its part {member.filename} to {mb(member.file_size)}" if member.file_size > limit else ""
+            what = what or f"to {mb(sum(m.file_size for m in members))} in all"
+            raise DocumentError(
+                path, f"unpacks {what}, over the {mb(limit)} limit (QA_MAX_UNPACKED_MB); split it or raise the limit"
+            )
+
+
+def _docx(path: Path, data: bytes, limits: ReadLimits) -> Extracted:
     import docx
     from docx.table import Table
 
+    _check_zip(path, data, limits)
     document = docx.Document(io.BytesIO(data))
     blocks: list[str] = []
     for item in document.iter_inner_content():
@@ -334,7 +413,7 @@ def _docx_prefix(style: str) -> str:
     return ""
 
 
-EXTRACTORS: dict[str, Callable[[Path, bytes], Extracted]] = {
+EXTRACTORS: dict[str, Callable[[Path, bytes, ReadLimits], Extracted]] = {
     ".pdf": _pdf,
     ".html": _html,
     ".htm": _html,

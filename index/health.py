@@ -14,7 +14,7 @@ from pathlib import Path
 from index.build import status
 from index.chunking import ChunkSettings
 from index.dense import StoreSpec
-from index.reader import DEFAULT_MAX_FILE_BYTES
+from index.limits import ReadLimits
 from index.sources import sources_for
 from index.store import Index
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, QAError, SourcesGoneError
@@ -50,7 +50,7 @@ def readiness(
     model_name: str,
     chunking: ChunkSettings,
     store: StoreSpec,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    limits: ReadLimits | None = None,
 ) -> Readiness:
     """What ``index_dir`` needs before it is served from ``paths`` (else its recorded sources, else
     ``default``). A damaged index raises :class:`QAError` naming the file and the command that rebuilds it."""
@@ -63,7 +63,5 @@ def readiness(
         if loaded is None:
             raise
         return Readiness("sources-gone", loaded, [], f"{err}; serving the index as it is, not refreshed")
-    state = status(
-        sources, index_dir, model_name=model_name, chunking=chunking, store=store, max_file_bytes=max_file_bytes
-    )
+    state = status(sources, index_dir, model_name=model_name, chunking=chunking, store=store, limits=limits)
     return Readiness(state, loaded if state == "fresh" else None, sources)

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import stat
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,48 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
-from index.formats import SUFFIXES, TEXT_SUFFIXES, Extracted, extract
+from index.formats import EXTRACTORS, SUFFIXES, TEXT_SUFFIXES, Extracted, check_chars
+from index.limits import ReadLimits, mb
+from index.sandbox import ExtractionWorker
 from index.titles import document_title, opening_date
 from qa.errors import DocumentError, NoDocumentsError
 from qa.types import Document
 
 log = logging.getLogger(__name__)
 
-MB = 1024 * 1024
-DEFAULT_MAX_FILE_BYTES = 10 * MB
+DEFAULT_MAX_FILE_BYTES = ReadLimits().max_file_bytes
+
+
+class ReadMemory:
+    """What reading each file's contents gave (its text, or why it was skipped), kept between reads of the
+    same folders: a file read again with the same bytes is not parsed again, so a watched folder's refresh
+    parses only what changed, and a file skipped for a limit is not tried again until it changes. Only the
+    files of the latest read are kept."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str, ReadLimits], Extracted | DocumentError] = {}
+        self._seen: set[tuple[str, str, ReadLimits]] = set()
+
+    def get(self, key: tuple[str, str, ReadLimits]) -> Extracted | DocumentError | None:
+        with self._lock:
+            self._seen.add(key)
+            return self._entries.get(key)
+
+    def put(self, key: tuple[str, str, ReadLimits], value: Extracted | DocumentError) -> None:
+        with self._lock:
+            self._seen.add(key)
+            self._entries[key] = value
+
+    def forget_unseen(self) -> None:
+        """Drop what the read that just ended did not meet (deleted or changed files)."""
+        with self._lock:
+            self._entries = {k: v for k, v in self._entries.items() if k in self._seen}
+            self._seen = set()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
 
 _FRONT_MATTER = re.compile(r"\A(\ufeff?)---[ \t]*\r?\n(.*?)(?:\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _DATE_LINE = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})\b[ \t]*\r?\n?")
@@ -39,9 +73,10 @@ _DATE_LINE = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})\b[ \t]*\r?\n?")
 def read_documents(
     paths: Sequence[Path | str],
     *,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    limits: ReadLimits | None = None,
     skipped: list[DocumentError] | None = None,
     progress: bool = False,
+    memory: ReadMemory | None = None,
 ) -> list[Document]:
     """Read every document under ``paths`` (folders are walked, files read as given).
 
@@ -49,11 +84,14 @@ def read_documents(
     become its ``aliases``. A bad file found in a folder is skipped, and all skipped files are named
     with their reasons in one warning; a bad file given explicitly raises :class:`DocumentError`.
     Bad means: a name that is not valid UTF-8, an unsupported type, not UTF-8 (text formats),
-    unreadable as its format, empty, binary, over ``max_file_bytes`` (checked with ``stat`` before
-    anything is read), not a regular file, a dangling symbolic link, or (in a folder) a symbolic link
-    to a file outside that folder. Names are checked before anything is read. The files skipped are
-    also appended to ``skipped`` when it is given; ``progress`` shows a bar of the files read.
+    unreadable as its format, empty, binary, over one of ``limits`` (the file's size is checked with
+    ``stat`` before anything is read; PDF, HTML and Word files are parsed in a worker process limited in
+    memory and CPU time, :mod:`index.sandbox`), not a regular file, a dangling symbolic link, or (in a
+    folder) a symbolic link to a file outside that folder. Names are checked before anything is read.
+    The files skipped are also appended to ``skipped`` when it is given; ``progress`` shows a bar of the
+    files read; ``memory`` keeps what each file's contents gave between reads (see :class:`ReadMemory`).
     """
+    limits = limits or ReadLimits()
     skipped = [] if skipped is None else skipped
     listed: list[tuple[str, Path, Path | None]] = []  # (id, file, the folder it was found in)
     for raw in paths:
@@ -68,17 +106,21 @@ def read_documents(
         else:
             raise DocumentError(_shown(path), "no such file or folder")
 
-    found: list[tuple[str, Path, bytes, Extracted | None]] = []
-    for doc_id, file, root in tqdm(listed, desc="reading", unit="file", disable=not progress, leave=False):
-        try:
-            if root is not None:
-                _check_link(file, root)
-            data = _read_bytes(file, max_file_bytes)
-            found.append((doc_id, file, data, extract(file, data)))
-        except DocumentError as err:
-            if root is None:  # given explicitly: the caller asked for this very file
-                raise
-            skipped.append(err)
+    found: list[tuple[str, Path, bytes, str, Extracted | None]] = []
+    with ExtractionWorker(limits) as worker:
+        for doc_id, file, root in tqdm(listed, desc="reading", unit="file", disable=not progress, leave=False):
+            try:
+                if root is not None:
+                    _check_link(file, root)
+                data = _read_bytes(file, limits)
+                digest = hashlib.sha256(data).hexdigest()
+                found.append((doc_id, file, data, digest, _extract(file, data, digest, worker, memory)))
+            except DocumentError as err:
+                if root is None:  # given explicitly: the caller asked for this very file
+                    raise
+                skipped.append(err)
+    if memory is not None:
+        memory.forget_unseen()
     if skipped:
         listed = "; ".join(map(str, skipped))
         log.warning("skipped %d file%s: %s", len(skipped), "" if len(skipped) == 1 else "s", listed)
@@ -87,8 +129,7 @@ def read_documents(
     by_hash: dict[str, str] = {}
     aliases: dict[str, list[str]] = {}
     taken: set[str] = set()
-    for doc_id, file, data, extracted in found:
-        digest = hashlib.sha256(data).hexdigest()
+    for doc_id, file, data, digest, extracted in found:
         doc_id = _unique_id(doc_id, file, taken)
         taken.add(doc_id)
         if digest in by_hash:
@@ -109,6 +150,31 @@ def read_documents(
             f"files of these types: {', '.join(SUFFIXES)}"
         )
     return [_with_aliases(doc, tuple(aliases[doc.doc_id])) for doc in documents.values()]
+
+
+def _extract(
+    file: Path, data: bytes, digest: str, worker: ExtractionWorker, memory: ReadMemory | None
+) -> Extracted | None:
+    """The text the worker extracts from ``file`` (None for text formats), or what ``memory`` kept of the
+    same contents read before."""
+    suffix = file.suffix.lower()
+    if suffix not in EXTRACTORS:
+        return None
+    key = (suffix, digest, worker.limits)
+    known = memory.get(key) if memory is not None else None
+    if isinstance(known, DocumentError):
+        raise DocumentError(file, known.problem)
+    if known is not None:
+        return known
+    try:
+        extracted = worker.extract(file, data)
+    except DocumentError as err:
+        if memory is not None:
+            memory.put(key, err)
+        raise
+    if memory is not None and extracted is not None:
+        memory.put(key, extracted)
+    return extracted
 
 
 def _shown(path: Path) -> str:
@@ -207,7 +273,7 @@ def _check_link(file: Path, root: Path) -> None:
         raise DocumentError(file, f"links to {target}, outside {root}; give that file explicitly to index it")
 
 
-def _read_bytes(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+def _read_bytes(path: Path, limits: ReadLimits) -> bytes:
     if path.is_dir():
         raise DocumentError(path, "is a folder where a file was expected")
     if path.suffix.lower() not in SUFFIXES:
@@ -220,8 +286,9 @@ def _read_bytes(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> byt
         raise DocumentError(path, f"cannot be read ({err.strerror or err})") from err
     if not stat.S_ISREG(info.st_mode):
         raise DocumentError(path, "is not a regular file (a device, pipe or socket)")
+    max_file_bytes = limits.max_file_bytes
     if info.st_size > max_file_bytes:
-        size, limit = _mb(info.st_size), _mb(max_file_bytes)
+        size, limit = mb(info.st_size), mb(max_file_bytes)
         raise DocumentError(path, f"is {size}, over the {limit} limit (QA_MAX_FILE_MB); split it or raise the limit")
     try:
         with path.open("rb") as f:
@@ -229,7 +296,7 @@ def _read_bytes(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> byt
     except OSError as err:
         raise DocumentError(path, f"cannot be read ({err.strerror or err})") from err
     if len(data) > max_file_bytes:
-        raise DocumentError(path, f"grew over the {_mb(max_file_bytes)} limit (QA_MAX_FILE_MB) while being read")
+        raise DocumentError(path, f"grew over the {mb(max_file_bytes)} limit (QA_MAX_FILE_MB) while being read")
     if not data.strip():
         raise DocumentError(path, "is empty")
     if path.suffix.lower() not in TEXT_SUFFIXES:
@@ -242,11 +309,8 @@ def _read_bytes(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> byt
         raise DocumentError(path, f"is not UTF-8 (bad byte at offset {err.start}); convert it to UTF-8") from err
     if not text.strip().strip("\ufeff"):
         raise DocumentError(path, "is empty")
+    check_chars(path, len(text), limits)
     return data
-
-
-def _mb(size: int) -> str:
-    return f"{size / MB:.1f} MB" if size % MB else f"{size // MB} MB"
 
 
 def parse_document(

@@ -156,10 +156,6 @@ def embedder_for(settings: Settings, engine: str = "torch") -> Any:
     return Embedder(settings.model, settings.model_path, engine=engine)
 
 
-def _max_file_bytes(settings: Settings) -> int:
-    return int(settings.max_file_mb * 1024 * 1024)
-
-
 def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False) -> Any:
     """Build or refresh ``index_dir`` from ``paths``; with none, from the sources the index was built from
     (the default corpus only for a new index). Raises ``SourcesGoneError`` when those are gone."""
@@ -174,7 +170,7 @@ def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebu
         store=settings.store_spec(),
         rebuild=rebuild,
         progress=show_progress(),
-        max_file_bytes=_max_file_bytes(settings),
+        limits=settings.read_limits(),
         on_stage=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
     )
 
@@ -301,7 +297,7 @@ def prepare_serve(paths: Sequence[Path], index_dir: Path, settings: Settings) ->
         model_name=settings.model,
         chunking=settings.chunk_settings(),
         store=settings.store_spec(),
-        max_file_bytes=_max_file_bytes(settings),
+        limits=settings.read_limits(),
     )
     if ready.warning:
         print(f"qa serve: warning: {ready.warning}", file=sys.stderr)

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 if TYPE_CHECKING:
     from index.chunking import ChunkSettings
     from index.dense import StoreSpec
+    from index.limits import ReadLimits
     from index.store import Index
     from qa.answer import Reader
     from qa.retriever import FusionSettings
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(1000, ge=1, description="Longest question the web app accepts")
     max_top_k: int = Field(20, ge=1, description="Most passages one web request may ask for")
     max_file_mb: float = Field(10, gt=0, description="Larger documents are skipped (checked before reading)")
+    max_unpacked_mb: float = Field(50, gt=0, description="A Word file's parts may unpack to this much, each and all")
+    max_document_chars: int = Field(10_000_000, gt=0, description="A document's text may hold this many characters")
+    max_html_depth: int = Field(1000, gt=0, description="HTML elements may nest this deep (parse time: its square)")
+    max_pdf_pages: int = Field(2000, gt=0, description="A PDF may have this many pages")
+    extract_memory_mb: float = Field(1024, ge=256, description="Memory the worker reading a PDF/HTML/Word file may use")
+    extract_seconds: float = Field(60, gt=0, description="CPU seconds the worker may spend reading one such file")
     watch: bool = Field(False, description="`qa serve` re-indexes changed documents as they change (--watch)")
     watch_debounce_ms: int = Field(500, ge=0, le=60_000, description="Wait this long for changes to settle")
     header_timeout_s: float = Field(
@@ -108,6 +115,19 @@ class Settings(BaseSettings):
         from index.chunking import ChunkSettings
 
         return ChunkSettings(self.target_chars, self.overlap_chars)
+
+    def read_limits(self) -> ReadLimits:
+        from index.limits import MB, ReadLimits
+
+        return ReadLimits(
+            max_file_bytes=int(self.max_file_mb * MB),
+            max_unpacked_bytes=int(self.max_unpacked_mb * MB),
+            max_chars=self.max_document_chars,
+            max_html_depth=self.max_html_depth,
+            max_pdf_pages=self.max_pdf_pages,
+            memory_bytes=int(self.extract_memory_mb * MB),
+            cpu_seconds=self.extract_seconds,
+        )
 
     def store_spec(self) -> StoreSpec:
         from index.dense import StoreSpec

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.chunking import chunk  # noqa: E402
-from index.reader import MB, read_documents  # noqa: E402
+from index.limits import MB, ReadLimits  # noqa: E402
+from index.reader import read_documents  # noqa: E402
 
 
 def say(line: str) -> None:
@@ -55,7 +56,7 @@ def measure(mode: str, folder: Path) -> None:
     elif mode in ("skip", "read"):
         limit = 10 * MB if mode == "skip" else 100 * MB
         started = time.perf_counter()
-        docs = read_documents([folder], max_file_bytes=limit)
+        docs = read_documents([folder], limits=ReadLimits(max_file_bytes=limit))
         took = time.perf_counter() - started
         say(f"{mode}: {len(docs)} documents read in {took:.2f} s, peak RSS {peak_mb():.1f} MB")
     elif mode == "tiny":

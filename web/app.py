@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.build import BuildReport, build
 from index.embed import Embedder
+from index.reader import ReadMemory
 from index.store import Index
 from qa.answer import answer
 from qa.feedback import FeedbackStore, feedback_path
@@ -110,6 +111,7 @@ def create_app(
 
 def _watcher(app: FastAPI, settings: Settings, embedder: Embedder, sources: Sequence[Path]) -> Watcher:
     index_dir = Path(settings.index_dir)
+    limits, memory = settings.read_limits(), ReadMemory()  # a file skipped is not read again until it changes
 
     def build_now() -> BuildReport:
         return build(
@@ -118,7 +120,8 @@ def _watcher(app: FastAPI, settings: Settings, embedder: Embedder, sources: Sequ
             embedder=embedder,
             chunking=settings.chunk_settings(),
             store=settings.store_spec(),
-            max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+            limits=limits,
+            memory=memory,
         )
 
     watcher = Watcher(

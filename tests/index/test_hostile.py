@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from index.chunking import chunk
+from index.limits import ReadLimits
 from index.reader import read_documents
 from qa.errors import DocumentError
 from tests.conftest import write_corpus
@@ -53,8 +54,8 @@ def test_a_file_over_the_size_limit_is_skipped_without_being_read(
 
 def test_the_size_limit_is_an_argument(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     folder = write_corpus(tmp_path / "c", {**GOOD, "long.md": "# Long\n\n" + "Many words here. " * 100})
-    assert "long.md" in only_good(folder, caplog, max_file_bytes=1000)
-    assert len(read_documents([folder], max_file_bytes=2000)) == 2
+    assert "long.md" in only_good(folder, caplog, limits=ReadLimits(max_file_bytes=1000))
+    assert len(read_documents([folder], limits=ReadLimits(max_file_bytes=2000))) == 2
 
 
 def test_a_folder_link_to_its_parent_is_not_followed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
