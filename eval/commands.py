@@ -112,6 +112,8 @@ def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int
     ld.add_argument("--clients", type=positive_int, default=20, help="concurrent clients (default 20)")
     ld.add_argument("--seconds", type=positive_int, default=60, help="how long to run (default 60)")
     ld.add_argument("--max-requests", type=positive_int, default=100_000, help="stop after this many requests")
+    ho = bench.add_parser("hostile", help="hostile documents against `qa index` and `qa serve --watch`: time, memory")
+    ho.add_argument("--no-watch", action="store_true", help="only the `qa index` rows")
     cold = bench.add_parser("cold", help="a terminal `qa ask` from a fresh process, per engine")
     cold.add_argument("--index", type=Path, help=SERVED_INDEX)
     cold.add_argument("--runs", type=positive_int, default=5, help="processes per engine (default 5)")
@@ -266,6 +268,13 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(load_bench.format_report(report))
         return 0 if report.errors == 0 else 1
+    if args.bench == "hostile":
+        from eval import hostile_bench
+
+        rows, watched = hostile_bench.run(watch=not args.no_watch)
+        print(hostile_bench.format_report(rows, watched))
+        ok = all(r.exit_code == 0 and r.documents >= 1 for r in rows) and all(w.failed == 0 for w in watched)
+        return 0 if ok else 1
     if args.bench == "cold":
         from eval import cold_bench
 

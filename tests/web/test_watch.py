@@ -8,10 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from eval.hostile_files import nested_html
 from index.build import build
 from index.embed import Embedder
+from index.sandbox import ExtractionWorker
 from qa.settings import Settings
 from tests.conftest import THREE_DOCS, write_corpus
 from tests.documents import make_pdf
@@ -110,3 +113,32 @@ def test_hidden_files_and_the_index_itself_are_not_watched(tmp_path: Path) -> No
         "sub/.a.md.swp": True,
         "idx/manifest.json": True,
     }
+
+
+def test_regression_a_skipped_file_is_not_parsed_again_on_every_refresh(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deeply nested page under --watch was parsed again at every refresh (19-29 s each)."""
+    docs = write_corpus(tmp_path / "docs", THREE_DOCS)
+    idx = tmp_path / "idx"
+    build([docs], idx, embedder=embedder)
+    parsed: list[str] = []
+    real = ExtractionWorker.extract
+
+    def counting(self: ExtractionWorker, path: Path, data: bytes) -> object:
+        parsed.append(path.name)
+        return real(self, path, data)
+
+    monkeypatch.setattr(ExtractionWorker, "extract", counting)
+    settings = Settings(index_dir=idx, watch_debounce_ms=100)
+    with local_client(create_app(settings, embedder=embedder, watch=[docs])) as client:
+        nested_html(docs / "nested.html", 5_000)
+        started = time.monotonic()
+        while not client.get("/healthz").json()["skipped"] and time.monotonic() - started < BOUND_S:
+            time.sleep(0.05)
+        [skipped] = client.get("/healthz").json()["skipped"]
+        assert skipped["path"].endswith("nested.html") and "QA_MAX_HTML_DEPTH" in skipped["problem"]
+        for minutes in ("seven", "twelve"):
+            (docs / "metro.md").write_text(METRO.format(minutes))
+            until(client, lambda b, m=minutes: any(m in p["text"] for p in metro_passages(b)))  # type: ignore[misc]
+    assert parsed.count("nested.html") == 1
