@@ -285,6 +285,31 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raise ``ValueError`` saying how to choose another port when ``host:port`` cannot be listened on."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise ValueError(f"cannot listen on {host!r}: {err.strerror}; give an address with --host or QA_HOST") from err
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise ValueError(
+                    f"port {port} on {host} is already in use (another `qa serve`?); choose another with "
+                    f"--port {port + 1} or QA_PORT={port + 1}"
+                ) from err
+            raise ValueError(
+                f"cannot listen on {host}:{port} ({err.strerror}); choose another --port or --host"
+            ) from err
+
+
 def prepare_serve(paths: Sequence[Path], index_dir: Path, settings: Settings) -> tuple[Index | None, list[Path]]:
     """Make ``index_dir`` ready to serve (:func:`index.health.readiness` decides); return it when it was loaded
     as it stands (else the app loads it), and the sources it is kept fresh from (none when they are gone)."""
@@ -331,13 +356,20 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     index_dir = _index_dir(args, settings)
+    host, port = args.host or settings.host, args.port or settings.port
+    if args.index is not None and not args.paths and not (index_dir.exists() and any(index_dir.iterdir())):
+        # A mistyped --index must not quietly become a new index of the seeds.
+        raise ValueError(
+            f"{index_dir}: no index there; build one with `qa index PATHS --index {index_dir}`, or serve documents "
+            f"with `qa serve PATHS --index {index_dir}`"
+        )
+    check_port_free(host, port)  # before minutes of loading and building, not after
     loaded, sources = prepare_serve(args.paths, index_dir, settings)
     import uvicorn
 
     from web.app import create_app
     from web.server import bounded_headers
 
-    host = args.host or settings.host
     watch = sources if (args.watch or settings.watch) and sources else None
     if watch:
         print(f"watching {', '.join(map(str, watch))}: changes are indexed and served as they happen", file=sys.stderr)
@@ -346,7 +378,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     uvicorn.run(
         app,
         host=host,
-        port=args.port or settings.port,
+        port=port,
         log_level="info",
         access_log=False,
         http=bounded_headers(settings.header_timeout_s),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from qa.errors import InvalidQueryError
+from web.citations import locate, version
 from web.deps import AppState, answer_question, app_state, note_question, templates
 from web.errors import describe, error_page, status_for
 from web.render import ANSWER, CITED, Highlight, render
@@ -50,6 +52,9 @@ def home(request: Request, state: State, q: str | None = None) -> Response:
     return templates.TemplateResponse(request, "index.html", context)
 
 
+_VERSION = re.compile(r"[0-9a-f]{12}")
+
+
 @pages.get("/doc/{doc_id:path}")
 def document(
     request: Request,
@@ -60,15 +65,22 @@ def document(
     context_from: Annotated[str | None, Query(alias="from")] = None,
     context_to: Annotated[str | None, Query(alias="to")] = None,
     q: str | None = None,
+    v: str | None = None,
+    ah: str | None = None,
+    ch: str | None = None,
 ) -> Response:
     """A document, rendered; ``start``/``end`` mark the answer strongly, ``from``/``to`` its sentence (or a
-    cited passage) lightly."""
+    cited passage) lightly; ``v``, ``ah`` and ``ch`` find them again in another version of the document
+    (:mod:`web.citations`)."""
     parts = doc_id.replace("\\", "/").split("/")
     doc = None if ".." in parts or "\x00" in doc_id else state.index.document(doc_id)
     if doc is None:
         return error_page(request, 404, "No document has this id. Ask a question to find the documents.")
-    answer = parse_range(start, end, len(doc.text))
-    cited = parse_range(context_from, context_to, len(doc.text))
+    linked = v if v is not None and _VERSION.fullmatch(v) else None  # anything else: a link without a version
+    current = linked is None or linked == version(doc)
+    bound = len(doc.text) if current else 10**9  # another version's offsets may lie past this one's end
+    located = locate(doc, parse_range(start, end, bound), parse_range(context_from, context_to, bound), linked, ah, ch)
+    answer, cited = located.answer, located.cited
     highlights = tuple(Highlight(*span, kind) for span, kind in ((answer, ANSWER), (cited, CITED)) if span is not None)
     # The page shows the body: front matter and a leading ` date` line are metadata, shown as such.
     shown = min([doc.body_start, *(h.start for h in highlights)])
@@ -77,8 +89,12 @@ def document(
         "body": render(doc.text, shown, highlights),
         "marked": bool(highlights),
         "answer_marked": answer is not None and cited is not None,
-        "bad_range": ((start, end) != (None, None) and answer is None)
-        or ((context_from, context_to) != (None, None) and cited is None),
+        "bad_range": current
+        and (
+            ((start, end) != (None, None) and answer is None)
+            or ((context_from, context_to) != (None, None) and cited is None)
+        ),
+        "changed": "found" if located.changed and located.found else "gone" if located.changed else None,
         "back": "/?" + urlencode({"q": q}) if q else None,
     }
     return templates.TemplateResponse(request, "document.html", context)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode
 
 from index.boilerplate import is_boilerplate
 from index.store import Index
 from qa.types import Answer, Document, Passage, Result
+from web.citations import doc_href
 from web.schemas import DocumentOut, DocumentsOut
 
 EXCERPT_CHARS = 280
@@ -76,27 +76,6 @@ def parse_range(start: str | None, end: str | None, length: int) -> tuple[int, i
     return (s, e) if 0 <= s < e <= length else None
 
 
-def doc_href(
-    doc_id: str,
-    answer: tuple[int, int] | None = None,
-    cited: tuple[int, int] | None = None,
-    question: str | None = None,
-) -> str:
-    """The document page's URL: the answer's range (marked strongly), the cited range around it (marked
-    lightly) and the question to go back to."""
-    href = "/doc/" + quote(doc_id, safe="/")
-    params: dict[str, str | int] = {}
-    if answer is not None:
-        params.update(start=answer[0], end=answer[1])
-    if cited is not None:
-        params.update({"from": cited[0], "to": cited[1]})
-    if question:
-        params["q"] = question
-    if params:
-        href += "?" + urlencode(params)
-    return href + ("#hl" if answer is not None or cited is not None else "")
-
-
 def percent(confidence: float) -> str:
     return f"{round(max(0.0, min(1.0, confidence)) * 100)}%"
 
@@ -148,7 +127,7 @@ def present(result: Result, index: Index, took_ms: float) -> ResultView:
             sentence=sentence,
             title=a.title,
             date=doc.date if doc else None,
-            href=doc_href(a.doc_id, (a.start, a.end), (s.start, s.end), question),
+            href=doc_href(a.doc_id, doc, (a.start, a.end), (s.start, s.end), question),
         )
         # The passage the answer was read from is the first citation.
         passages = [a.passage, *(p for p in passages if (p.doc_id, p.start, p.end) != _key(a.passage))]
@@ -191,7 +170,7 @@ def _citation(p: Passage, doc: Document | None, question: str, answer: Answer | 
     return Citation(
         title=title,
         date=doc.date if doc else None,
-        href=doc_href(p.doc_id, (answer.start, answer.end) if holds else None, (p.start, p.end), question),
+        href=doc_href(p.doc_id, doc, (answer.start, answer.end) if holds else None, (p.start, p.end), question),
         excerpt=excerpt(p.text),
         headings=headings,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import types
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ from tests.index.test_store import snapshot
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> Iterator[list[object]]:
     """Isolated settings, the session's model, and a stand-in for uvicorn and the web app."""
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "default-index"))
+    with socket.socket() as s:  # `qa serve` checks its port first: one nobody uses
+        s.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("QA_PORT", str(s.getsockname()[1]))
     get_settings.cache_clear()
     monkeypatch.setattr(cli, "embedder_for", lambda settings: embedder)
     served: list[object] = []
@@ -304,3 +308,33 @@ def test_regression_a_killed_builds_temporary_copy_is_removed_at_the_next_load(
         assert (tmp_path / ".idx.tmp-99999").exists()
     assert len(Index.load(idx).documents) == 3
     assert not list(tmp_path.glob(".idx.tmp-*")) and not list(tmp_path.glob(".idx.old-*"))
+
+
+def test_regression_a_mistyped_index_is_one_line_not_a_new_index_of_the_seeds(
+    cli_env: list[object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`qa serve --index my-idnex` (a typo) built and served the seeds, saying only "index missing"."""
+    typo = tmp_path / "my-idnex"
+    assert cli.main(["serve", "--index", str(typo)]) == 2
+    line = one_line_error(capsys)
+    assert line.startswith(f"qa serve: error: {typo}: no index there; ")
+    assert f"`qa index PATHS --index {typo}`" in line and f"`qa serve PATHS --index {typo}`" in line
+    assert not typo.exists() and cli_env == []
+
+
+def test_regression_a_busy_port_is_one_line_before_anything_is_loaded(
+    cli_env: list[object], corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A port in use was uvicorn's raw "[Errno 98] ... address already in use" after the index was built."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        idx = tmp_path / "idx"
+        assert cli.main(["serve", str(corpus), "--index", str(idx), "--port", str(port)]) == 2
+    line = one_line_error(capsys)
+    assert line == (
+        f"qa serve: error: port {port} on 127.0.0.1 is already in use (another `qa serve`?); choose another with "
+        f"--port {port + 1} or QA_PORT={port + 1}"
+    )
+    assert not idx.exists() and cli_env == []
