@@ -95,7 +95,7 @@ def document_title(
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?۔])[\"”’')\]]*\s")
-TITLE_CHARS = 90
+TITLE_CHARS = 110  # a whole first sentence this long is a title; a longer one is cut at a word, with "…"
 
 
 def opening_title(text: str, body_start: int = 0) -> str | None:

@@ -372,6 +372,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     watch = sources if (args.watch or settings.watch) and sources else None
     if watch:
+        logging.getLogger("web.watch").setLevel(logging.INFO)  # one line per refresh, even without -v
         print(f"watching {', '.join(map(str, watch))}: changes are indexed and served as they happen", file=sys.stderr)
     app = create_app(settings.model_copy(update={"index_dir": index_dir, "host": host}), index=loaded, watch=watch)
     # uvicorn's own access log prints query strings (the questions of GET /?q=...): ours replaces it.

@@ -1,7 +1,8 @@
 """Example questions that the current index really answers, for people who do not know what to ask.
 
 Candidates are made from what the documents name (their titles and headings: "What is Pehchaan?"),
-then asked through the product's own pipeline; only those it answers are offered, sure ones first.
+then asked through the product's own pipeline; only those it answers with a whole phrase are offered
+(not "part design lab" out of "part design lab, part community caucus, and ..."), sure ones first.
 Nothing is hard-coded, so the examples follow the index (and never abstain when asked).
 """
 
@@ -48,13 +49,32 @@ def _plural(name: str) -> bool:
     return last.endswith("s") and not last.endswith(("ss", "us", "is", "'s", "’s"))
 
 
+_AFTER_PHRASE = frozenset(".!?;\r\n")
+
+
+def whole_phrase(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` ends where its sentence or line ends and does not start inside a list
+    ("..., part community caucus" or "and co-executed" are fragments a first-time reader cannot judge)."""
+    after = text[end:].lstrip(" \t")
+    before = text[:start].rstrip(" \t")
+    ends = not after or after[0] in _AFTER_PHRASE
+    starts = not before.endswith(",") and not re.search(r"\b(?:and|or)$", before)
+    return ends and starts
+
+
 def example_questions(retriever: Retriever, reader: Reader, *, limit: int = 4, tries: int = 12) -> list[str]:
     """Up to ``limit`` of :func:`candidates` (``tries`` of them asked) that the product answers."""
     asked = candidates(retriever, tries)
     if not asked or limit < 1:
         return []
     results = answer(asked, retriever, reader=reader)
-    answered = [r for r in results if not r.no_answer and r.answer is not None]
+    answered = [
+        r
+        for r in results
+        if not r.no_answer
+        and r.answer is not None
+        and whole_phrase(retriever.index.documents[r.answer.doc_id].text, r.answer.start, r.answer.end)
+    ]
     answered.sort(key=lambda r: (r.answer.band != "sure", -r.confidence))  # type: ignore[union-attr]
     chosen = [r.question for r in answered[:limit]]
     log.info("example questions: %d of %d candidates answered; offering %s", len(answered), len(asked), chosen)

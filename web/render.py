@@ -353,6 +353,39 @@ class _Blocks:
             out.append(_Run(pos, e))
 
 
+_HEADING_MARK = re.compile(r" {0,3}#{1,6}[ \t]+")
+
+
+def plain_text(text: str) -> str:
+    """``text`` as the page shows it, without markup, for snippets: heading, quote and list markers dropped,
+    a link as its text, an image as ``[image: alt]``, emphasis and code as their text, cells apart by " · "."""
+    lines = []
+    for line in text.splitlines():
+        for marker in (_HEADING_MARK, _QUOTE, _ITEM):
+            found = marker.match(line)
+            if found:
+                line = line[found.end() :]
+        cells = [c.strip() for c in _CELL_BAR.split(line)] if _CELL_BAR.search(line) else [line]
+        lines.append(" · ".join(_plain_inline(c) for c in cells if c))
+    return "\n".join(lines)
+
+
+def _plain_inline(line: str) -> str:
+    def shown(m: re.Match[str]) -> str:
+        if m.group("code"):
+            return m.group("code_body")
+        if m.group("image"):
+            return f"[image: {m.group('alt')}]" if m.group("alt") else "[image]"
+        if m.group("link"):
+            return _plain_inline(m.group("label"))
+        for body in ("sb", "ub", "eb", "ueb"):
+            if m.group(body) is not None:
+                return _plain_inline(m.group(body))
+        return m.group("escaped") or m.group("url")
+
+    return _INLINE.sub(shown, line)
+
+
 def _find_all(text: str, needle: str, start: int, end: int) -> list[int]:
     found, at = [], text.find(needle, start, end)
     while at != -1:

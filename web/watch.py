@@ -108,11 +108,19 @@ class Watcher:
             self.refreshes += 1
             self.refreshed_at = time.time()
             log.info(
-                "%d file change(s): %d added, %d changed, %d removed; serving the new index %.2f s after the change",
+                "re-indexed after %d file change(s): %s; serving the new index %.2f s after the change",
                 changed,
-                len(report.added),
-                len(report.changed),
-                len(report.removed),
+                describe_changes(report),
                 time.perf_counter() - started + self.debounce_ms / 1000,
             )
         return report
+
+
+def describe_changes(report: BuildReport, shown: int = 3) -> str:
+    """ "added a.md, b.pdf; removed c.md" (at most ``shown`` names of each kind), or "nothing to read"."""
+    parts = []
+    for kind, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        if names:
+            more = f" and {len(names) - shown} more" if len(names) > shown else ""
+            parts.append(f"{kind} {', '.join(names[:shown])}{more}")
+    return "; ".join(parts) or "no document changed (files skipped or their list changed)"

@@ -225,7 +225,8 @@ def test_no_answer_page_says_so_and_shows_related_passages(client: TestClient) -
     assert body["no_answer"] is True and body["answer"] is None and body["passages"]
     page = client.get("/", params={"q": question}).text
     assert "These documents don't say." in page and "Related passages" in page
-    assert len(re.findall(r'<a class="citation"', page)) == len(body["passages"]) and "<mark" not in page
+    # Passages the question barely touches (dense cosine under SOURCE_FLOOR) are not listed; one always is.
+    assert 1 <= len(re.findall(r'<a class="citation"', page)) < len(body["passages"]) and "<mark" not in page
 
 
 def test_page_question_errors_show_the_form_again(client: TestClient) -> None:

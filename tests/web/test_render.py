@@ -6,9 +6,15 @@ import html
 import re
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.conftest import ROOT
-from web.render import ANSWER, CITED, Highlight, render
+from index.build import build
+from index.embed import Embedder
+from qa.settings import Settings
+from tests.conftest import ROOT, write_corpus
+from tests.web.conftest import local_client
+from web.app import create_app
+from web.render import ANSWER, CITED, Highlight, plain_text, render
 
 DOC = (
     "# Services\n"
@@ -127,3 +133,19 @@ def test_a_hostile_line_does_not_hang_the_page() -> None:
         "    assert str(render(line)).startswith('<p>')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=ROOT)
+
+
+def test_regression_snippets_show_what_the_page_shows_not_raw_markdown(tmp_path: Path, embedder: Embedder) -> None:
+    """Source snippets showed `[Digital Pakistan](https://…)` and `**` as typed."""
+    text = "# Policy\n\nThe **Digital Pakistan** plan is on [the ministry's site](https://moitt.gov.pk/dp).\n"
+    build([write_corpus(tmp_path / "docs", {"policy.md": text})], tmp_path / "idx", embedder=embedder)
+    with local_client(create_app(Settings(index_dir=tmp_path / "idx", examples=0), embedder=embedder)) as client:
+        page = client.get("/", params={"q": "Where is the Digital Pakistan plan?"}).text
+    excerpts = re.findall(r'<p class="excerpt">(.*?)</p>', page, re.S)
+    assert excerpts and "the ministry's site" in html.unescape(excerpts[0])
+    assert all("](" not in html.unescape(e) and "**" not in e for e in excerpts)
+
+
+def test_plain_text_drops_markup_and_keeps_every_word() -> None:
+    shown = plain_text("## Fees\n- A [form](https://x.pk/f_(1)) costs **200** `PKR`\nItem | Fee\n> _note_")
+    assert shown == "Fees\nA form costs 200 PKR\nItem · Fee\nnote"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -116,7 +117,7 @@ def test_hidden_files_and_the_index_itself_are_not_watched(tmp_path: Path) -> No
 
 
 def test_regression_a_skipped_file_is_not_parsed_again_on_every_refresh(
-    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A deeply nested page under --watch was parsed again at every refresh (19-29 s each)."""
     docs = write_corpus(tmp_path / "docs", THREE_DOCS)
@@ -131,6 +132,7 @@ def test_regression_a_skipped_file_is_not_parsed_again_on_every_refresh(
 
     monkeypatch.setattr(ExtractionWorker, "extract", counting)
     settings = Settings(index_dir=idx, watch_debounce_ms=100)
+    caplog.set_level(logging.INFO, logger="web.watch")
     with local_client(create_app(settings, embedder=embedder, watch=[docs])) as client:
         nested_html(docs / "nested.html", 5_000)
         started = time.monotonic()
@@ -142,3 +144,7 @@ def test_regression_a_skipped_file_is_not_parsed_again_on_every_refresh(
             (docs / "metro.md").write_text(METRO.format(minutes))
             until(client, lambda b, m=minutes: any(m in p["text"] for p in metro_passages(b)))  # type: ignore[misc]
     assert parsed.count("nested.html") == 1
+    # One line per refresh says what changed and how long it took (the server log said nothing).
+    lines = [r.getMessage() for r in caplog.records if r.name == "web.watch" and "re-indexed" in r.getMessage()]
+    assert any("file change(s): added metro.md; serving the new index" in line for line in lines), lines
+    assert any("changed metro.md" in line for line in lines), lines
