@@ -148,3 +148,27 @@ def test_regression_a_skipped_file_is_not_parsed_again_on_every_refresh(
     lines = [r.getMessage() for r in caplog.records if r.name == "web.watch" and "re-indexed" in r.getMessage()]
     assert any("file change(s): added metro.md; serving the new index" in line for line in lines), lines
     assert any("changed metro.md" in line for line in lines), lines
+
+
+def test_a_disk_full_during_a_refresh_keeps_the_previous_index_serving(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FAISS's write error on a full disk (a C++ RuntimeError) is one line in /healthz; /ask keeps answering."""
+    import index.dense as dense
+
+    docs = write_corpus(tmp_path / "docs", THREE_DOCS)
+    idx = tmp_path / "idx"
+    build([docs], idx, embedder=embedder)
+    real_write = dense.faiss.write_index
+    monkeypatch.setattr(dense.faiss, "write_index", lambda index, path: real_write(index, "/dev/full"))
+    settings = Settings(index_dir=idx, watch_debounce_ms=100)
+    with local_client(create_app(settings, embedder=embedder, watch=[docs])) as client:
+        (docs / "metro.md").write_text(METRO.format("seven"))
+        started = time.monotonic()
+        while client.get("/healthz").json()["refresh_error"] is None and time.monotonic() - started < BOUND_S:
+            time.sleep(0.05)
+        health = client.get("/healthz").json()
+        assert health["refresh_error"] == f"{idx}: No space left on device; the previous index is unchanged"
+        assert health["documents"] == 3
+        body = client.post("/ask", json={"question": "What is the SMS short code of Pehchaan?"}).json()
+        assert "8070" in str(body)
