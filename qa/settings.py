@@ -24,7 +24,8 @@ MIN_ADMIN_KEY_CHARS = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+    # hide_input_in_errors: a bad QA_ADMIN_KEY is not printed in the error that refuses it.
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", hide_input_in_errors=True)
 
     index_dir: Path = Field(Path(".index"), description="The index folder")
     docs: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "seeds"], description="Default corpus")
