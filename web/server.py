@@ -22,6 +22,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from qa.settings import Settings
+from web.limits import client_key
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,9 @@ def guarded_h11(limits: ConnectionLimits) -> type[H11Protocol]:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            address = self.client[0] if self.client else ""
-            if limits.per_client and not limits.uncapped(address):
+            peer = self.client[0] if self.client else ""
+            if limits.per_client and not limits.uncapped(peer):
+                address = client_key(peer)  # an IPv6 client is counted by its /64, as the rate limits count it
                 if open_by_address.get(address, 0) >= limits.per_client:
                     log.debug("refused a connection from %s: %d already open", address, limits.per_client)
                     transport.write(TOO_MANY)
