@@ -368,22 +368,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from web.app import create_app
-    from web.server import bounded_headers
+    from web.server import server_options
 
     watch = sources if (args.watch or settings.watch) and sources else None
     if watch:
         logging.getLogger("web.watch").setLevel(logging.INFO)  # one line per refresh, even without -v
         print(f"watching {', '.join(map(str, watch))}: changes are indexed and served as they happen", file=sys.stderr)
     app = create_app(settings.model_copy(update={"index_dir": index_dir, "host": host}), index=loaded, watch=watch)
-    # uvicorn's own access log prints query strings (the questions of GET /?q=...): ours replaces it.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        http=bounded_headers(settings.header_timeout_s),
-    )
+    uvicorn.run(app, host=host, port=port, log_level="info", **server_options(settings))
     return 0
 
 

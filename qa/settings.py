@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from qa.retriever import FusionSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_ADMIN_KEY_CHARS = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+    # hide_input_in_errors: a bad QA_ADMIN_KEY is not printed in the error that refuses it.
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", hide_input_in_errors=True)
 
     index_dir: Path = Field(Path(".index"), description="The index folder")
     docs: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "seeds"], description="Default corpus")
@@ -87,6 +89,17 @@ class Settings(BaseSettings):
     header_timeout_s: float = Field(
         10.0, gt=0, description="`qa serve` closes a connection whose request headers take longer than this"
     )
+    body_timeout_s: float = Field(
+        10.0, gt=0, description="`qa serve` closes a connection whose request body takes longer than this to arrive"
+    )
+    max_connections_per_client: int = Field(
+        50, ge=0, description="`qa serve` answers 503 to connections past this many open from one address (0: no cap)"
+    )
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="Reverse proxies whose X-Forwarded-For `qa serve` believes (comma-separated addresses or "
+        "networks). None: the peer's own address counts, whatever a client sends",
+    )
     max_body_bytes: int = Field(16384, ge=1, description="Largest request body the web app reads (else 413)")
     micro_batch: bool = Field(True, description="Answer concurrent questions in one batch (one encode call)")
     micro_batch_ms: float = Field(
@@ -97,7 +110,11 @@ class Settings(BaseSettings):
     )
     feedback: bool = Field(True, description="Right/Wrong under each answer, stored beside the index")
     log_questions: bool = Field(False, description="Put the question's text in the web app's access log")
-    admin_key: str | None = Field(None, description="Key for the web app's /admin endpoints (None: disabled)")
+    admin_key: str | None = Field(
+        None,
+        description=f"Key for the web app's /admin endpoints (None or empty: disabled), at least {MIN_ADMIN_KEY_CHARS} "
+        "characters",
+    )
 
     @field_validator("store")
     @classmethod
@@ -105,6 +122,18 @@ class Settings(BaseSettings):
         from index.dense import StoreSpec
 
         return str(StoreSpec.parse(value))
+
+    @field_validator("admin_key")
+    @classmethod
+    def _long_admin_key(cls, value: str | None) -> str | None:
+        # Wrong keys are limited per address only (so that nobody can lock the key holder out), which lets a
+        # guesser with many addresses try more: a long random key is what makes guessing hopeless.
+        if value and len(value) < MIN_ADMIN_KEY_CHARS:
+            raise ValueError(
+                f"QA_ADMIN_KEY is {len(value)} characters: use at least {MIN_ADMIN_KEY_CHARS}, random, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

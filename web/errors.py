@@ -38,13 +38,24 @@ STATUS: tuple[tuple[type[QAError], int], ...] = (
     (QAError, 500),
 )
 
+UNPARSED = "There was an error parsing the body"  # FastAPI's one message for any failure of json.loads
+
 # FastAPI's own messages, in the words of this API.
 REWORDED = {
-    "There was an error parsing the body": "The request body cannot be read: send JSON encoded as UTF-8.",
+    UNPARSED: "The request body cannot be read: send JSON encoded as UTF-8.",
     "Method Not Allowed": "This method is not allowed here.",
 }
 
 API_PATHS = ("/ask", "/search", "/documents", "/healthz", "/openapi.json")
+
+
+def unparsed_body(cause: BaseException | None) -> str:
+    """Why a JSON body that FastAPI could not parse was refused, from the exception behind its one message."""
+    if isinstance(cause, RecursionError):
+        return 'The request body is JSON nested too deeply to read: send a JSON object such as {"question": "..."}.'
+    if isinstance(cause, ValueError) and not isinstance(cause, UnicodeError) and "digits" in str(cause):
+        return "The request body holds a number with too many digits: send numbers such as 5."
+    return REWORDED[UNPARSED]
 
 
 def status_for(exc: QAError) -> int:
@@ -134,6 +145,8 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and message == "Not Found":
             message = f"There is nothing at {request.url.path}."
+        if exc.status_code == 400 and message == UNPARSED:
+            message = unparsed_body(exc.__cause__)
         message = REWORDED.get(message, message)
         response = _respond(request, exc.status_code, message)
         if exc.headers:

@@ -25,6 +25,7 @@ from web.limits import RateGuard
 
 MAX_NOTE = 500
 MAX_ANSWER = 2000
+MAX_OFFSET_DIGITS = 12  # no document is a trillion characters long (and int() refuses over 4,300 digits)
 
 
 def router(settings: Settings, store: FeedbackStore) -> APIRouter:
@@ -80,9 +81,14 @@ def _read(fields: dict[str, list[str]], request: Request, settings: Settings) ->
     if not (start or end or answer or doc_id):
         # Under "these documents don't say": a Wrong there is an answerable question the server missed.
         return Feedback(question, verdict, "", "", 0, 0, note), ""
-    if not (start.isascii() and start.isdigit() and end.isascii() and end.isdigit()) or len(answer) > MAX_ANSWER:
-        return None, "The answer this feedback is about is not one this server gave."
+    if not (_offset(start) and _offset(end)) or len(answer) > MAX_ANSWER:
+        return None, "The answer this feedback is about is not one this server gave (its offsets are not valid)."
     doc = app_state(request).index.document(doc_id)
     if doc is None or doc.text[int(start) : int(end)] != answer or not answer:
         return None, "The answer this feedback is about is not one this server gave."
     return Feedback(question, verdict, answer, doc.doc_id, int(start), int(end), note), ""
+
+
+def _offset(text: str) -> bool:
+    """Whether ``text`` can be a character offset: ASCII digits, short enough to read as a number."""
+    return text.isascii() and text.isdigit() and len(text) <= MAX_OFFSET_DIGITS

@@ -222,9 +222,9 @@ def test_regression_serve_does_not_log_questions_through_uvicorn(
     idx = tmp_path / "idx"
     assert cli.main(["serve", str(corpus), "--index", str(idx), "--port", "8123"]) == 0
     assert [{k: v for k, v in c.items() if k != "http"} for c in calls] == [
-        {"host": "127.0.0.1", "port": 8123, "log_level": "info", "access_log": False}
+        {"host": "127.0.0.1", "port": 8123, "log_level": "info", "access_log": False, "proxy_headers": False}
     ]
-    assert calls[0]["http"].__name__ == "BoundedHeadersH11"
+    assert calls[0]["http"].__name__ == "GuardedH11"
 
 
 def test_regression_serve_without_paths_serves_the_index_given_not_the_seeds(

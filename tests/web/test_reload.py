@@ -18,7 +18,7 @@ from tests.web.conftest import local_client
 from web.app import create_app
 from web.limits import RateGuard
 
-KEY = "s3cret-admin-key"
+KEY = "s3cret-admin-key-" + "0123456789abcdef" * 2
 QUESTION = "What is the SMS short code of Pehchaan?"
 METRO = "# Swat Express Metro\n\nThe Swat Express Metro runs every seven minutes between Mingora and Saidu Sharif.\n"
 

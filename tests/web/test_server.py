@@ -15,7 +15,7 @@ import uvicorn
 from index.embed import Embedder
 from qa.settings import Settings
 from web.app import create_app
-from web.server import bounded_headers
+from web.server import ConnectionLimits, guarded_h11
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,9 @@ def slow_guarded_server(web_index: Path, embedder: Embedder) -> Iterator[int]:
     app = create_app(Settings(index_dir=web_index), embedder=embedder)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", http=bounded_headers(0.5), timeout_keep_alive=30)
+    config = uvicorn.Config(
+        app, log_level="warning", http=guarded_h11(ConnectionLimits(header_timeout_s=0.5)), timeout_keep_alive=30
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
