@@ -108,3 +108,18 @@ def test_review_cases_are_left_out_unless_asked_and_never_scored_as_unanswerable
     assert [q.id for q in kept] == ["1"] and skipped == 2
     kept, skipped = scorable(questions, include_review=True)
     assert [q.id for q in kept] == ["1", "3"] and skipped == 1 and kept[1].answerable
+
+
+def test_urdu_sets_stand_verbatim_and_keep_the_people_sets_test_documents(shared: Path) -> None:
+    """The Urdu-script and Roman-Urdu sets (groundwork for the Urdu questions issue): English gold spans verbatim,
+    80 or more questions per script, about a fifth unanswerable, and their test split on people-test's documents."""
+    docs = _all_documents(shared)
+    test_docs = {q.doc for q in load_eval_set(SETS_DIR / "people-test.jsonl") if q.doc}
+    for script in ("ur", "roman"):
+        dev = load_eval_set(SETS_DIR / f"people-{script}-dev.jsonl")
+        test = load_eval_set(SETS_DIR / f"people-{script}-test.jsonl")
+        for questions in (dev, test):
+            _check(questions, docs)
+        assert {q.doc for q in test if q.doc} <= test_docs and not {q.doc for q in dev if q.doc} & test_docs
+        every = dev + test
+        assert len(every) >= 80 and 0.15 <= sum(not q.answerable for q in every) / len(every) <= 0.3
