@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,8 @@ from eval.sets import EvalQuestion
 from index.store import Index
 from qa.answer import SCORES, Reader, read
 from qa.answer_type import fits
-from qa.confidence import Confidence, fit_confidence, operating_threshold, sure_threshold
+from qa.confidence import Confidence, answering_threshold, fit_confidence, operating_threshold, sure_threshold
+from qa.language import script_of
 from qa.reading import READER_SCORES
 from qa.retriever import Retriever
 
@@ -53,6 +54,7 @@ class Examples:
     fits: np.ndarray  # the span is of the kind its question asks for (qa.answer_type.fits)
     answerable: np.ndarray
     ids: list[str]
+    scripts: list[str] = field(default_factory=list)  # each question's script (qa.language.script_of)
 
 
 def examples(
@@ -62,7 +64,7 @@ def examples(
     readers: Callable[[Index], Reader] = Reader,
 ) -> Examples:
     """Every question of ``sets`` (each with the retriever over its documents) read never abstaining."""
-    xs, right, span, fit_kind, answerable, ids = [], [], [], [], [], []
+    xs, right, span, fit_kind, answerable, ids, scripts = [], [], [], [], [], [], []
     for _, questions, retriever in sets:
         reader = readers(retriever.index)
         for q in questions:
@@ -77,6 +79,7 @@ def examples(
             fit_kind.append(result.answer is not None and fits(q.question, result.answer.text))
             answerable.append(q.answerable)
             ids.append(q.id)
+            scripts.append(script_of(q.question))
     return Examples(
         np.array(xs, dtype=np.float64).reshape(len(ids), len(SCORES)),
         np.array(right),
@@ -84,6 +87,7 @@ def examples(
         np.array(fit_kind, dtype=bool),
         np.array(answerable, dtype=bool),
         ids,
+        scripts,
     )
 
 
@@ -103,10 +107,13 @@ def fit(
     command: str = "",
     sources: Sequence[str] = (),
     dev_sources: Sequence[str] = (),
+    script_dev: Examples | None = None,
 ) -> tuple[Confidence, dict[str, Any]]:
     """The confidence model fitted on ``calibration``: P(the answer or its sentence holds a gold answer) from
     the reader's scores; its ``sure`` band from the same questions' answer **spans** (those whose span fits
-    its question's kind); its operating point from ``dev`` (:func:`qa.confidence.operating_threshold`)."""
+    its question's kind); its operating point from ``dev`` (:func:`qa.confidence.operating_threshold`); the
+    operating point of each other script among ``script_dev``'s questions (:func:`qa.language.script_of`: Roman
+    Urdu) from those questions (:func:`qa.confidence.answering_threshold`)."""
     x_all, y = calibration.x, calibration.right
     if len(y) < 20 or y.min() == y.max():
         raise ValueError(f"{len(y)} calibration questions with one outcome only: too few to fit a confidence model")
@@ -121,7 +128,24 @@ def fit(
     sure = sure_threshold(p[calibration.fits].tolist(), (calibration.span_right[calibration.fits] > 0.5).tolist())
     p_dev = probabilities(dev) if len(dev.ids) else np.zeros(0)
     operating = operating_threshold(p_dev.tolist(), dev.answerable.tolist()) if len(dev.ids) else None
-    confidence = confidence.with_sure(sure).with_operating(operating)
+    by_script: dict[str, float] = {}
+    script_summary: dict[str, Any] = {}
+    if script_dev is not None and len(script_dev.ids):
+        p_script = probabilities(script_dev)
+        for script in sorted(set(script_dev.scripts) - {"en"}):
+            mine = np.array([s == script for s in script_dev.scripts])
+            t = answering_threshold(p_script[mine].tolist(), script_dev.answerable[mine].tolist())
+            if t is None:
+                continue
+            by_script[script] = t
+            answerable, p_mine = script_dev.answerable[mine], p_script[mine]
+            script_summary[script] = {
+                "threshold": t,
+                "dev_questions": int(mine.sum()),
+                "dev_wrongly_abstained": _share((p_mine <= t) & answerable, answerable),
+                "dev_unanswerable_abstained": _share((p_mine <= t) & ~answerable, ~answerable),
+            }
+    confidence = confidence.with_sure(sure).with_operating(operating, by_script)
     threshold = confidence.threshold
     single = x_all[:, SCORES.index("answer_vs_null")]
     sure_mask = calibration.fits & (p >= max(sure or 2.0, threshold))
@@ -134,6 +158,7 @@ def fit(
         "dev_questions": len(dev.ids),
         "dev_unanswerable_abstained": _share((p_dev <= threshold) & ~dev.answerable, ~dev.answerable),
         "dev_wrongly_abstained": _share((p_dev <= threshold) & dev.answerable, dev.answerable),
+        "by_script": script_summary,
         "sure_from": None if sure is None else round(sure, 4),
         "sure_answers": int(sure_mask.sum()),
         "sure_span_right": _share(sure_mask & (calibration.span_right > 0.5), sure_mask),

@@ -19,6 +19,8 @@ DEV_SETS = ("seeds-dev", "corpora-dev")
 ALL_SETS = ("seeds-dev", "seeds-test", "corpora-dev", "corpora-test")
 # Questions in people's own words over the seeds and both corpora at once, split by document.
 PEOPLE_SETS = ("people-dev", "people-calibration", "people-test")
+# The same documents asked in Urdu: in Arabic script, and in Latin letters (Roman Urdu).
+URDU_SETS = ("people-ur-dev", "people-ur-test", "people-roman-dev", "people-roman-test")
 CORPORA = ("seeds", "corpora", "people")
 
 

@@ -93,7 +93,7 @@ def _eval_runs(args: argparse.Namespace, settings: Settings) -> list[tuple[str, 
 
     if args.civic:
         named = corpora.retrievers(
-            [*corpora.ALL_SETS, *corpora.PEOPLE_SETS],
+            [*corpora.ALL_SETS, *corpora.PEOPLE_SETS, *corpora.URDU_SETS],
             args.corpora,
             embedder=cli.embedder_for(settings),
             cache_dir=settings.cache_dir,
@@ -142,14 +142,15 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from qa.confidence import CALIBRATION_PATH, write_confidence
 
     named = corpora.retrievers(
-        [*corpora.DEV_SETS, "people-calibration", "people-dev"],
+        [*corpora.DEV_SETS, "people-calibration", "people-dev", "people-roman-dev"],
         args.corpora,
         embedder=cli.embedder_for(settings),
         cache_dir=settings.cache_dir,
         chunking=settings.chunk_settings(),
         fusion=settings.fusion_settings(),
     )
-    fitting = [(n, calibration.calibration_questions(n, qs), r) for n, qs, r in named if n != "people-dev"]
+    choosing = ("people-dev", "people-roman-dev")  # dev sets: they choose operating points, they fit nothing
+    fitting = [(n, calibration.calibration_questions(n, qs), r) for n, qs, r in named if n not in choosing]
     sources = [f"eval/sets/{n}.jsonl" + (" (calibration half)" if n in corpora.DEV_SETS else "") for n, _, _ in fitting]
     for path in args.cases or []:
         cases, _ = scorable(load_eval_set(path), args.include_review)
@@ -159,9 +160,12 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         (n, calibration.calibration_questions(n, qs), r) for n, qs, r in named if n in (*corpora.DEV_SETS, "people-dev")
     ]
     dev_sources = [f"eval/sets/{n}.jsonl" + (" (calibration half)" if n in corpora.DEV_SETS else "") for n, _, _ in dev]
+    script_dev = [(n, qs, r) for n, qs, r in named if n == "people-roman-dev"]
+    dev_sources += [f"eval/sets/{n}.jsonl (the Roman-Urdu operating point)" for n, _, _ in script_dev]
     confidence, summary = calibration.fit(
         calibration.examples(fitting, top_k=args.k, readers=settings.reader),
         calibration.examples(dev, top_k=args.k, readers=settings.reader),
+        script_dev=calibration.examples(script_dev, top_k=args.k, readers=settings.reader),
         cost=settings.wrong_answer_cost or 1.0,
         command=f"qa eval --calibrate --k {args.k}",
         sources=sources,
@@ -172,7 +176,8 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         f"calibrated on {summary['questions']} questions (AUC {summary['auc_in_sample']:.3f}; answer-vs-null alone "
         f"{summary['auc_answer_vs_null_alone']:.3f}); operating point {confidence.threshold:.2f} (on "
         f"{summary['dev_questions']} dev questions: unanswerable abstained {summary['dev_unanswerable_abstained']}, "
-        f"answerable wrongly abstained {summary['dev_wrongly_abstained']}); sure from {summary['sure_from']} "
+        f"answerable wrongly abstained {summary['dev_wrongly_abstained']}; by script "
+        f"{summary['by_script']}); sure from {summary['sure_from']} "
         f"({summary['sure_answers']} answers, span right {summary['sure_span_right']}); wrote {CALIBRATION_PATH}",
         file=sys.stderr,
     )

@@ -24,6 +24,7 @@ from index.store import Index
 from qa.answer_type import fits
 from qa.confidence import Confidence, decide, default_confidence
 from qa.errors import InvalidQueryError
+from qa.language import script_of
 from qa.questions import clean_question
 from qa.reader_model import ReaderModel, default_reader_model
 from qa.reading import READER_SCORES, GroupReading, make_windows, passage_context, read_windows
@@ -158,8 +159,8 @@ class Reader:
 
     def decide(self, reading: Reading, threshold: float | None = None) -> Result:
         """The answer ``reading`` gives, or an abstention when its confidence is not above ``threshold``
-        (default: the confidence model's ``cost / (1 + cost)``)."""
-        answers, p = decide(reading.scores, self.confidence, threshold)
+        (default: the confidence model's operating point for the question's script, :func:`qa.language.script_of`)."""
+        answers, p = decide(reading.scores, self.confidence, threshold, script_of(reading.question))
         if not answers:
             return Result(reading.question, True, None, reading.hits, p)
         answer = self.answer_of(reading)

@@ -39,6 +39,10 @@ CALIBRATION_PATH = Path(__file__).resolve().parent / "models" / "calibration.jso
 WITHIN_SPREAD = 4.0  # how far (in fitted standard deviations) the model reads its inputs
 SURE_ACCURACY = 0.95  # a "sure" answer's span was right at least this often on the calibration questions
 ABSTAIN_TARGET = 0.8  # the operating point abstains on at least this share of the dev unanswerable questions
+# Questions in another script (Roman Urdu) get their own operating point: the highest threshold that still answers
+# this share of that script's answerable dev questions (the confidence, fitted on English, barely separates their
+# unanswerable ones, so the English rule would refuse half the answerable ones).
+ANSWER_TARGET = 0.8
 SURE_MIN_ANSWERS = 10  # ... among at least this many of them
 BANDS = ("sure", "possible")
 
@@ -56,11 +60,17 @@ class Confidence:
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
     sure: float | None = None  # the confidence from which an answer is "sure" (None: uncalibrated, none is)
     operating: float | None = None  # the threshold chosen on dev (None: the cost's break-even)
+    by_script: tuple[tuple[str, float], ...] = ()  # operating points of questions in other scripts (qa.language)
 
     @property
     def threshold(self) -> float:
         """Answer above this: the operating point chosen on dev, else ``cost / (1 + cost)``."""
         return self.operating if self.operating is not None else self.cost / (1.0 + self.cost)
+
+    def threshold_for(self, script: str) -> float:
+        """The threshold of a question written in ``script`` (:func:`qa.language.script_of`): its own operating
+        point when the calibration chose one, else :attr:`threshold`."""
+        return dict(self.by_script).get(script, self.threshold)
 
     def band(self, probability: float, *, fits: bool = True) -> str:
         """``sure`` or ``possible``: how an answer given with this confidence is shown. A span not of the
@@ -84,13 +94,13 @@ class Confidence:
 
     def with_cost(self, cost: float) -> Confidence:
         """The same model deciding at the break-even of ``cost`` (the operating point no longer applies)."""
-        return replace(self, cost=cost, operating=None)
+        return replace(self, cost=cost, operating=None, by_script=())
 
     def with_sure(self, sure: float | None) -> Confidence:
         return replace(self, sure=sure)
 
-    def with_operating(self, threshold: float | None) -> Confidence:
-        return replace(self, operating=threshold)
+    def with_operating(self, threshold: float | None, by_script: Mapping[str, float] | None = None) -> Confidence:
+        return replace(self, operating=threshold, by_script=tuple(sorted((by_script or {}).items())))
 
     @classmethod
     def threshold_on(cls, feature: str, value: float) -> Confidence:
@@ -110,6 +120,12 @@ class Confidence:
             dict(data.get("provenance", {})),
             _optional_float(dict(data.get("bands") or {}).get("sure")),
             _optional_float(dict(data.get("operating_point") or {}).get("threshold")),
+            tuple(
+                sorted(
+                    (str(k), float(v))
+                    for k, v in dict(dict(data.get("operating_point") or {}).get("by_script") or {}).items()
+                )
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -125,6 +141,9 @@ class Confidence:
                 "threshold": None if self.operating is None else round(self.operating, 4),
                 "rule": f"the lowest threshold abstaining on at least {ABSTAIN_TARGET:.0%} of the dev unanswerable "
                 "questions",
+                "by_script": {script: round(t, 4) for script, t in self.by_script},
+                "by_script_rule": f"the highest threshold answering at least {ANSWER_TARGET:.0%} of that script's "
+                "answerable dev questions",
             },
             "bands": {
                 "sure": None if self.sure is None else round(self.sure, 4),
@@ -137,6 +156,24 @@ class Confidence:
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def answering_threshold(
+    probabilities: Sequence[float], answerable: Sequence[bool], *, target: float = ANSWER_TARGET, step: float = 0.01
+) -> float | None:
+    """The highest threshold (on a grid of ``step``) at which at least ``target`` of the answerable questions'
+    confidences are above it: the most abstention that still answers that share. None without answerable ones."""
+    answered = [p for p, a in zip(probabilities, answerable, strict=True) if a]
+    if not answered:
+        return None
+    best = 0.0
+    for k in range(round(1 / step) + 1):
+        t = k * step
+        if sum(p > t for p in answered) >= target * len(answered):
+            best = t
+        else:
+            break
+    return round(best, 4)
 
 
 def operating_threshold(
@@ -231,16 +268,17 @@ def write_confidence(confidence: Confidence, path: Path = CALIBRATION_PATH) -> N
 
 
 def decide(
-    scores: Mapping[str, float] | None, confidence: Confidence, threshold: float | None = None
+    scores: Mapping[str, float] | None, confidence: Confidence, threshold: float | None = None, script: str = "en"
 ) -> tuple[bool, float]:
     """The reader's one decision: (answer?, calibrated probability of being right).
 
     ``scores`` are a reading's named scores (None: nothing was read). It answers when the probability
-    is above ``threshold`` (default: the confidence model's ``cost / (1 + cost)``); a threshold of 0 or
-    less never abstains. Serving, evaluation and the SQuAD benchmark all decide here.
+    is above ``threshold`` (default: the confidence model's operating point for a question in ``script``,
+    :meth:`Confidence.threshold_for`); a threshold of 0 or less never abstains. Serving, evaluation and the
+    SQuAD benchmark all decide here.
     """
     if scores is None:
         return False, 0.0
     p = confidence.probability(scores)
-    t = confidence.threshold if threshold is None else threshold
+    t = confidence.threshold_for(script) if threshold is None else threshold
     return (t <= 0 or p > t), p

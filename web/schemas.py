@@ -12,6 +12,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints, create_model
 
 from index.store import Index
+from qa.language import script_of
 from qa.questions import clean_question
 from qa.types import Answer, Document, Hit, Result
 
@@ -152,11 +153,15 @@ class AskResponse(BaseModel):
     passages: list[PassageOut] = Field(description="The retrieved passages, best first")
     took_ms: float = Field(description="Time spent answering, in milliseconds")
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per stage")
+    language: str = Field(
+        "en", description="The question's script: en, ur (Urdu in Arabic script) or ur-Latn (Roman Urdu)"
+    )
 
     @classmethod
     def of(cls, result: Result, took_ms: float, index: Index) -> AskResponse:
         return cls(
             question=result.question,
+            language=script_of(result.question),
             no_answer=result.no_answer,
             confidence=result.confidence,
             answer=AnswerOut.of(result.answer) if result.answer is not None else None,
