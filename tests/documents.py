@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 
 def _pdf_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(pages: list[list[str]], *, title: str | None = None, outline: list[tuple[str, int]] = ()) -> bytes:
-    """A PDF with a real text layer: one line of Helvetica per string, ``[]`` for a page with no text (a scan).
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A line of a PDF page with its place and font (``make_pdf`` takes plain strings too).
+
+    ``x``: its left edge; ``y``: its baseline from the page's bottom, or ``None`` for the line after the
+    one before; a tuple of ``Text`` is one line whose parts sit at their ``x`` (the cells of a table row).
+    """
+
+    text: str
+    x: float = 72
+    y: float | None = None
+    size: float = 11
+    bold: bool = False
+
+
+PdfLine = str | Text | tuple[Text, ...]
+
+
+def make_pdf(
+    pages: list[list[PdfLine]],
+    *,
+    title: str | None = None,
+    outline: list[tuple[str, int]] = (),
+    size: tuple[float, float] = (612, 792),
+) -> bytes:
+    """A PDF with a real text layer: one line of Helvetica per string (``""`` leaves a line empty), or
+    :class:`Text` placed and sized as given; ``[]`` for a page with no text (a scan).
 
     ``outline`` adds bookmarks (title, page index), the headings of a PDF's structure.
     """
@@ -22,19 +48,27 @@ def make_pdf(pages: list[list[str]], *, title: str | None = None, outline: list[
 
     add(b"<< /Type /Catalog /Pages 2 0 R >>")
     add(b"")  # the page tree, filled in below
-    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    bold = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>")
     kids = []
     for lines in pages:
-        ops = ["BT /F1 11 Tf 14 TL 72 720 Td"]
+        ops = []
+        y = size[1] - 72.0
         for line in lines:
-            ops.append(f"({_pdf_escape(line)}) Tj T*")
-        ops.append("ET")
-        stream = "\n".join(ops).encode("latin-1") if lines else b""
+            parts = line if isinstance(line, tuple) else (Text(line) if isinstance(line, str) else line,)
+            top = parts[0].y if parts[0].y is not None else y
+            for part in parts:
+                if part.text:
+                    name = "F2" if part.bold else "F1"
+                    text = _pdf_escape(part.text)
+                    ops.append(f"BT /{name} {part.size:g} Tf 1 0 0 1 {part.x:g} {top:g} Tm ({text}) Tj ET")
+            y = top - max(part.size for part in parts) * 14 / 11
+        stream = "\n".join(ops).encode("cp1252") if lines else b""
         content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
         kids.append(
             add(
-                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 %d 0 R >> >> "
-                b"/Contents %d 0 R >>" % (font, content)
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 %d 0 R /F2 %d 0 R >> "
+                b">> /Contents %d 0 R >>" % (size[0], size[1], font, bold, content)
             )
         )
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
