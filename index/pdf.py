@@ -305,10 +305,13 @@ def _place(rows: list[Row], gap: float, page: int, bands: int, out: list[Line | 
     """Rows in reading order into ``out``: runs of rows sharing empty gutters become columns or a table."""
     i = 0
     while i < len(rows):
-        j = i
-        while j + 1 < len(rows) and len(_spans(rows[i : j + 2], gap)) >= 2:
-            j += 1
-        taken = _band(rows[i : j + 1], _spans(rows[i : j + 1], gap), page, bands, out) if j > i else 0
+        j, spans = i, _spans(rows[i : i + 1], gap)
+        while j + 1 < len(rows):
+            wider = _spans(rows[i : j + 2], gap)
+            if len(wider) < max(2, len(spans) if j > i else 2):
+                break  # no gutter left, or the next row bridges one (a paragraph below a table)
+            j, spans = j + 1, wider
+        taken = _band(rows[i : j + 1], spans, page, bands, out) if j > i else 0
         if taken:
             bands += 1
             i += taken
@@ -489,7 +492,8 @@ def _continues(a: Line, b: Line, spacing: float) -> bool:
     """Whether line ``b`` goes on with the paragraph that line ``a`` is part of."""
     if abs(a.size - b.size) > 0.6 or a.bold != b.bold:
         return False
-    if a.x1 + 0.3 * a.size + b.lead <= a.edge + 1:
+    hyphenated = re.search(r"\w[-\u00ad\u2010]$", a.text) is not None and b.text[:1].islower()
+    if not hyphenated and a.x1 + 0.3 * a.size + b.lead <= a.edge + 1:
         return False  # b's first word would have fitted on a's line: a ended its paragraph
     if b.page == a.page and b.region == a.region and b.top > a.top:
         return b.top - a.top <= spacing * a.size * 1.3 + 0.5

@@ -133,3 +133,67 @@ def make_html(title: str, body: str) -> bytes:
         f"<main>{body}</main>"
         "<footer>Follow us on social media. Copyright 2024.</footer></body></html>"
     ).encode()
+
+
+def handbook_pdf(repeat: int = 1) -> bytes:
+    """A district services handbook as offices print them: a running header, a page number and a print stamp
+    on every page, headings set larger or in bold, a fee table, a word hyphenated at a line end, and a page in
+    two columns. ``repeat`` prints its three pages that many times (a long document for timings)."""
+
+    def margins(number: int, count: int) -> list[PdfLine]:
+        return [
+            Text("District Services Handbook", x=72, y=760, size=9),
+            Text(f"Page {number} of {count}", x=280, y=40, size=9),
+            (
+                Text("file:///home/clerk/handbook.html", x=24, y=20, size=8),
+                Text(f"{number}/{count}", x=560, y=20, size=8),
+            ),
+        ]
+
+    def row(*cells: str, bold: bool = False) -> tuple[Text, ...]:
+        return tuple(Text(cell, x=x, bold=bold) for cell, x in zip(cells, (72, 300, 420), strict=False))
+
+    births: list[PdfLine] = [
+        Text("Birth registration", y=700, size=20, bold=True),
+        "",
+        "A birth is registered at the Union Council office where the child was born. The",
+        "parents bring the hospital slip and the CNIC of both parents to the district govern-",
+        "ment office, which issues the birth certificate within seven working days.",
+        "",
+        Text("Fees", size=15, bold=True),
+        row("Service", "Fee", "Days", bold=True),
+        row("Registration within 60 days", "Free", "1"),
+        row("Late registration", "Rs. 500", "7"),
+        row("Certificate copy", "Rs. 300", "3"),
+        "",
+        Text("Documents needed", bold=True),
+        "Bring the original hospital slip. A copy is not accepted by the office.",
+    ]
+    hours: list[PdfLine] = [
+        Text("Opening hours", y=700, size=15, bold=True),
+        "",
+        "The Union Council office is open from nine in the morning to three in the after-",
+        "noon, Monday to Friday. A self-service kiosk prints copies of certificates. The",
+        "kiosk stands beside the self-",
+        "service counter in the hall.",
+    ]
+    left = [
+        "The water board connects a new",
+        "house within thirty days of a",
+        "complete application made at the",
+        "nearest customer centre by the",
+        "owner of the house.",
+    ]
+    right = [
+        "After the survey the board lays",
+        "the pipe from the main line to the",
+        "boundary wall of the house; the",
+        "plumbing inside is the owner's",
+        "responsibility.",
+    ]
+    water: list[PdfLine] = [Text("Water connections", y=700, size=15, bold=True), ""]
+    water += [(Text(a, x=72, size=10), Text(b, x=320, size=10)) for a, b in zip(left, right, strict=True)]
+    pages = [births, hours, water] * repeat
+    return make_pdf(
+        [page + margins(n, len(pages)) for n, page in enumerate(pages, 1)], title="District Services Handbook"
+    )
