@@ -34,15 +34,15 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from index import pdf_words
 from index.formats import _join
 from index.limits import ReadLimits
 from index.markdown import TABLE_CELLS
+from index.pdf_words import tidy_table
 from qa.errors import DocumentError
 
 log = logging.getLogger(__name__)
 
-_BOLD = re.compile(r"bold|black|heavy|semibold|demibold", re.IGNORECASE)
-_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 _URL = r"(?:(?:https?|file|ftp)://|www\.)\S+"
 _DATE = r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}"
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
@@ -84,7 +84,6 @@ Row = list[Line]  # the lines printed side by side at one height of a page, left
 
 def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, str | None]:
     """The structured text of a PDF and its title (from its metadata); the checks of :mod:`index.formats`."""
-    import pdfplumber
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
@@ -102,10 +101,11 @@ def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, str | No
     title = " ".join(meta_title.split()) if isinstance(meta_title, str) and meta_title.strip() else None
 
     pages: list[tuple[list[Row], list[Table], float]] = []
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        for number, page in enumerate(pdf.pages):
-            pages.append(_read_page(page, number))
-            page.close()  # its parsed objects are not needed again
+    for number, (words, tables, height) in enumerate(pdf_words.pages(data)):
+        upright = [w for w in words if w["upright"]]
+        if len(upright) * 2 >= len(words):
+            words = upright  # rotated words (a diagonal "DRAFT") are a watermark, unless they are the page
+        pages.append((_rows(words, number), [Table(rows, top) for top, rows, _ in tables], height))
     empty = [n for n, (rows, tables, _) in enumerate(pages, 1) if not rows and not tables]
     if pages and len(empty) == len(pages):
         raise DocumentError(path, "has no text layer (a scanned PDF?); run OCR on it (e.g. ocrmypdf) first")
@@ -122,39 +122,6 @@ def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, str | No
 
 
 # ---------------------------------------------------------------- words into lines
-
-
-def _read_page(page: Any, number: int) -> tuple[list[Row], list[Table], float]:
-    words = page.extract_words(x_tolerance=1.5, y_tolerance=3, extra_attrs=["fontname", "size"])
-    upright = [w for w in words if w.get("upright", True)]
-    if len(upright) * 2 >= len(words):
-        words = upright  # rotated words (a diagonal "DRAFT") are a watermark, unless they are the page
-    tables: list[Table] = []
-    if words and (page.rects or page.lines):  # a ruled table is drawn: its edges find its cells
-        for found in page.find_tables():
-            rows = [[" ".join((cell or "").split()).translate(_LIGATURES) for cell in row] for row in found.extract()]
-            rows = _tidy_table(rows)
-            if rows:
-                x0, top, x1, bottom = found.bbox
-                tables.append(Table(rows, top))
-                words = [w for w in words if not _inside(w, x0, top, x1, bottom)]
-    return _rows(words, number), tables, float(page.height)
-
-
-def _inside(word: dict[str, Any], x0: float, top: float, x1: float, bottom: float) -> bool:
-    x, y = (word["x0"] + word["x1"]) / 2, (word["top"] + word["bottom"]) / 2
-    return x0 <= x <= x1 and top <= y <= bottom
-
-
-def _tidy_table(rows: list[list[str]]) -> list[list[str]]:
-    """Rows without empty ones, columns without always-empty ones; nothing when it is not a table (one
-    row or one column: a box drawn around text)."""
-    rows = [row for row in rows if any(row)]
-    if len(rows) < 2:
-        return []
-    keep = [i for i in range(max(map(len, rows))) if any(i < len(r) and r[i] for r in rows)]
-    rows = [[row[i] if i < len(row) else "" for i in keep] for row in rows]
-    return rows if len(keep) >= 2 else []
 
 
 def _rows(words: list[dict[str, Any]], page: int) -> list[Row]:
@@ -186,13 +153,13 @@ def _line(words: list[dict[str, Any]], page: int) -> Line:
     for word in words:
         sizes[round(word["size"] * 2) / 2] += len(word["text"])
     return Line(
-        text=" ".join(w["text"] for w in words).translate(_LIGATURES),
+        text=" ".join(w["text"] for w in words),
         x0=min(w["x0"] for w in words),
         x1=max(w["x1"] for w in words),
         top=min(w["top"] for w in words),
         bottom=max(w["bottom"] for w in words),
         size=sizes.most_common(1)[0][0],
-        bold=all(_BOLD.search(w.get("fontname") or "") for w in words),
+        bold=all(w["bold"] for w in words),
         lead=words[0]["x1"] - words[0]["x0"],
         page=page,
     )
@@ -366,7 +333,7 @@ def _band(rows: list[Row], spans: list[tuple[float, float]], page: int, band: in
         else:
             table.append(cells)
         last_bottom = max(line.bottom for line in row)
-    rows_out = _tidy_table(table)
+    rows_out = tidy_table(table)
     if not rows_out:
         return 0
     out.append(Table(rows_out, rows[0][0].top))

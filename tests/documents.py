@@ -197,3 +197,28 @@ def handbook_pdf(repeat: int = 1) -> bytes:
     return make_pdf(
         [page + margins(n, len(pages)) for n, page in enumerate(pages, 1)], title="District Services Handbook"
     )
+
+
+# A birth-registration guide as a web page: headings, a fee table, paragraphs and a part in two columns
+# (printed to PDF by Chromium in the tests, and the same content in each format in eval/pdf_bench.py).
+GUIDE_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Birth registration guide</title>
+<style>body{font-family:sans-serif} table{border-collapse:collapse} td,th{border:1px solid #999;padding:4px 8px}
+.cols{column-count:2;column-gap:2em}</style></head><body>
+<h1>Birth registration guide</h1>
+<p>A birth must be registered with the Union Council where the child was born. Parents bring the hospital
+birth slip and the CNIC of both parents to the office of the secretary.</p>
+<h2>Fees</h2>
+<table><tr><th>Service</th><th>Fee</th><th>Time</th></tr>
+<tr><td>Registration within 60 days</td><td>Free</td><td>1 day</td></tr>
+<tr><td>Late registration</td><td>Rs. 500</td><td>7 days</td></tr>
+<tr><td>Computerised certificate</td><td>Rs. 300</td><td>3 days</td></tr></table>
+<h2>Opening hours</h2>
+<p>The Union Council office is open from nine in the morning to three in the afternoon, Monday to Friday,
+except public holidays.</p>
+<h2>Water connections</h2>
+<div class="cols"><p>The water board connects a new house within thirty days of a complete application. The owner
+fills the form at the nearest customer centre and pays the connection charge before the survey.</p>
+<p>After the survey the board lays the pipe from the main line to the boundary wall. Plumbing inside the boundary
+is the owner's responsibility and must be done by a licensed plumber.</p></div>
+</body></html>
+"""
