@@ -387,20 +387,26 @@ def _mark_headings(lines: list[Line], outline: dict[int, list[tuple[int, str]]])
                 if " ".join(line.text.split()).casefold() == wanted:
                     line.level = depth
                     break
-    # A heading wrapped onto the next line, at the same size just below, is one heading.
+    # A heading wrapped onto the next lines, at the same size just below, is one heading (the lines it took
+    # are left empty, and not written).
     i = 0
-    while i + 1 < len(lines):
-        a, b = lines[i], lines[i + 1]
-        wrapped = a.level and b.level == a.level and a.region == b.region and a.size == b.size
-        if wrapped and 0 <= b.top - a.bottom < 0.6 * a.size and a.text[-1] not in _ENDS_SENTENCE:
-            a.text = _glue(a.text, b.text, set())
-            a.x1, a.bottom = max(a.x1, b.x1), b.bottom
-            del lines[i + 1]
-            continue
-        i += 1
+    while i < len(lines):
+        a, j = lines[i], i + 1
+        while j < len(lines) and a.level and _wraps(a, lines[j]):
+            a.text = _glue(a.text, lines[j].text, set())
+            a.x1, a.bottom = max(a.x1, lines[j].x1), lines[j].bottom
+            lines[j].text = ""
+            j += 1
+        i = j
     for line in lines:
         if line.level and len(line.text.split()) > 25:
             line.level = 0  # a paragraph set large is not a heading
+
+
+def _wraps(a: Line, b: Line) -> bool:
+    """Whether heading line ``b`` goes on with heading ``a``, wrapped onto the line just below it."""
+    same = b.level == a.level and a.region == b.region and a.size == b.size
+    return same and 0 <= b.top - a.bottom < 0.6 * a.size and a.text[-1] not in _ENDS_SENTENCE
 
 
 # ---------------------------------------------------------------- paragraphs into text

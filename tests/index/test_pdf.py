@@ -65,6 +65,20 @@ def test_headings_come_from_font_size_and_bold(handbook: str) -> None:
     ]
 
 
+def test_a_heading_wrapped_onto_two_lines_is_one_heading() -> None:
+    pages = [
+        [
+            Text("Registration of births and deaths in", size=18, bold=True),
+            Text("the district", size=18, bold=True),
+            "",
+            "Every birth is registered within sixty days.",
+        ]
+    ]
+    text = extract(Path("r.pdf"), make_pdf(pages)).text
+    heading = "# Registration of births and deaths in the district"
+    assert text == f"{heading}\n\nEvery birth is registered within sixty days.\n"
+
+
 def test_a_table_placed_in_columns_is_written_as_rows_of_cells(handbook: str) -> None:
     assert "Service | Fee | Days\nRegistration within 60 days | Free | 1\nLate registration | Rs. 500 | 7\n" in handbook
 
