@@ -71,6 +71,7 @@ class Line:
     region: str = ""  # the column (or the page's single column) it is read in
     level: int = 0  # heading level, 0 for body text
     edge: float = 0.0  # the right edge of its region's text
+    bullet: bool = False  # a list item's first line (its bullet drawn as a shape beside it)
 
 
 @dataclass(slots=True)
@@ -101,11 +102,13 @@ def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, str | No
     title = " ".join(meta_title.split()) if isinstance(meta_title, str) and meta_title.strip() else None
 
     pages: list[tuple[list[Row], list[Table], float]] = []
-    for number, (words, tables, height) in enumerate(pdf_words.pages(data)):
+    for number, (words, tables, marks, height) in enumerate(pdf_words.pages(data)):
         upright = [w for w in words if w["upright"]]
         if len(upright) * 2 >= len(words):
             words = upright  # rotated words (a diagonal "DRAFT") are a watermark, unless they are the page
-        pages.append((_rows(words, number), [Table(rows, top) for top, rows, _ in tables], height))
+        rows = _rows(words, number)
+        _mark_bullets(rows, marks)
+        pages.append((rows, [Table(rows, top) for top, rows, _ in tables], height))
     empty = [n for n, (rows, tables, _) in enumerate(pages, 1) if not rows and not tables]
     if pages and len(empty) == len(pages):
         raise DocumentError(path, "has no text layer (a scanned PDF?); run OCR on it (e.g. ocrmypdf) first")
@@ -148,6 +151,16 @@ def _rows(words: list[dict[str, Any]], page: int) -> list[Row]:
     return out
 
 
+def _mark_bullets(rows: list[Row], marks: list[tuple[float, float, float, float]]) -> None:
+    """A line with a small filled shape just before it, at its height, is a list item (a drawn bullet)."""
+    for _, top, x1, bottom in marks:
+        middle = (top + bottom) / 2
+        for row in rows:
+            for line in row:
+                if line.top <= middle <= line.bottom and 0 <= line.x0 - x1 <= 1.5 * line.size:
+                    line.bullet = True
+
+
 def _line(words: list[dict[str, Any]], page: int) -> Line:
     sizes: Counter[float] = Counter()
     for word in words:
@@ -181,6 +194,7 @@ def _merged(lines: list[Line]) -> Line:
         all(line.bold for line in lines),
         first.lead,
         first.page,
+        bullet=first.bullet,
     )
 
 
@@ -439,9 +453,10 @@ def _write(stream: list[Line | Table]) -> str:
             continue
         text = item.text
         bullet = _BULLET.match(text)
-        if bullet:
-            text = "- " + text[bullet.end() :]
-        if before is not None and not bullet and not _NUMBERED.match(text) and _continues(before, item, spacing):
+        starts_item = bool(bullet) or item.bullet or bool(_NUMBERED.match(text))
+        if bullet or item.bullet:
+            text = "- " + text[bullet.end() if bullet else 0 :]
+        if before is not None and not starts_item and _continues(before, item, spacing):
             paragraph = _glue(paragraph, text, compounds)
         else:
             blocks.append(paragraph)

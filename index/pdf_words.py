@@ -19,13 +19,15 @@ from typing import Any
 
 Word = dict[str, Any]  # x0, x1, top, bottom, text, size, bold, upright
 TableRows = tuple[float, list[list[str]], tuple[float, float, float, float]]  # (top, rows, bbox)
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demibold")
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 
 
-def pages(data: bytes) -> Iterator[tuple[list[Word], list[TableRows], float]]:
-    """For each page: its words (those in a table's cells left out), its ruled tables, its height."""
+def pages(data: bytes) -> Iterator[tuple[list[Word], list[TableRows], list[Box], float]]:
+    """For each page: its words (those in a table's cells left out), its ruled tables, the small filled
+    shapes drawn on it (list bullets, as browsers print them), its height."""
     from pdfminer.pdfdocument import PDFDocument
     from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
     from pdfminer.pdfpage import PDFPage
@@ -43,10 +45,10 @@ def pages(data: bytes) -> Iterator[tuple[list[Word], list[TableRows], float]]:
         words = _words(device.glyphs, height)
         device.glyphs, device.layout = [], None
         tables: list[TableRows] = []
-        edges = _edges(layout, height) if words else []
+        edges, marks = _shapes(layout, height) if words else ([], [])
         if edges:
             tables, words = _ruled_tables(edges, words, width, height)
-        yield words, tables, height
+        yield words, tables, marks, height
 
 
 def _glyph_device(resources: Any) -> Any:
@@ -135,12 +137,14 @@ def _words(glyphs: list[tuple[float, float, float, float, str, bool, float, bool
     return words
 
 
-def _edges(layout: Any, height: float) -> list[dict[str, Any]]:
-    """The lines and rectangle sides drawn on a page, as ``pdfplumber``'s table finder takes them."""
+def _shapes(layout: Any, height: float) -> tuple[list[dict[str, Any]], list[Box]]:
+    """The lines and rectangle sides drawn on a page, as ``pdfplumber``'s table finder takes them, and the
+    small filled dots and squares (bullets)."""
     from pdfminer.layout import LTContainer, LTCurve, LTLine, LTRect
     from pdfplumber.utils import curve_to_edges, line_to_edge, rect_to_edges
 
     edges: list[dict[str, Any]] = []
+    marks: list[Box] = []
     stack = [layout]
     while stack:
         for item in stack.pop():
@@ -150,6 +154,10 @@ def _edges(layout: Any, height: float) -> list[dict[str, Any]]:
             if not isinstance(item, LTCurve):
                 continue
             top, bottom = height - item.y1, height - item.y0
+            w, h = item.x1 - item.x0, bottom - top
+            if item.fill and 1 <= w <= 8 and 1 <= h <= 8 and 0.5 <= w / h <= 2:
+                marks.append((item.x0, top, item.x1, bottom))
+                continue
             shape = {
                 "x0": item.x0,
                 "x1": item.x1,
@@ -168,7 +176,7 @@ def _edges(layout: Any, height: float) -> list[dict[str, Any]]:
             else:
                 points = [(x, height - y) for x, y in item.pts]
                 edges.extend(e for e in curve_to_edges({**shape, "object_type": "curve", "pts": points}))
-    return [edge for edge in edges if edge.get("orientation") in ("h", "v")]
+    return [edge for edge in edges if edge.get("orientation") in ("h", "v")], marks
 
 
 def _ruled_tables(

@@ -212,6 +212,8 @@ birth slip and the CNIC of both parents to the office of the secretary.</p>
 <tr><td>Registration within 60 days</td><td>Free</td><td>1 day</td></tr>
 <tr><td>Late registration</td><td>Rs. 500</td><td>7 days</td></tr>
 <tr><td>Computerised certificate</td><td>Rs. 300</td><td>3 days</td></tr></table>
+<h2>Documents needed</h2>
+<ul><li>Hospital birth slip</li><li>CNIC of both parents</li></ul>
 <h2>Opening hours</h2>
 <p>The Union Council office is open from nine in the morning to three in the afternoon, Monday to Friday,
 except public holidays.</p>

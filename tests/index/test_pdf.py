@@ -79,6 +79,13 @@ def test_a_heading_wrapped_onto_two_lines_is_one_heading() -> None:
     assert text == f"{heading}\n\nEvery birth is registered within sixty days.\n"
 
 
+def test_list_items_printed_with_bullets_are_items() -> None:
+    lines = ["Bring these documents:", "\u2022 Copy of CNIC", "\u2022 Two photographs", "", "The fee is paid at the bank."]
+    pages: list[list[str]] = [lines]
+    text = extract(Path("r.pdf"), make_pdf(pages)).text
+    assert text == "Bring these documents:\n\n- Copy of CNIC\n- Two photographs\n\nThe fee is paid at the bank.\n"
+
+
 def test_a_table_placed_in_columns_is_written_as_rows_of_cells(handbook: str) -> None:
     assert "Service | Fee | Days\nRegistration within 60 days | Free | 1\nLate registration | Rs. 500 | 7\n" in handbook
 
@@ -178,9 +185,11 @@ def test_a_page_printed_by_chromium_reads_like_the_page(tmp_path: Path) -> None:
     assert [line for line in text.splitlines() if line.startswith("#")] == [
         "# Birth registration guide",
         "## Fees",
+        "## Documents needed",
         "## Opening hours",
         "## Water connections",
     ]
+    assert "## Documents needed\n\n- Hospital birth slip\n- CNIC of both parents\n\n## Opening hours" in text
     assert (
         "Service | Fee | Time\nRegistration within 60 days | Free | 1 day\nLate registration | Rs. 500 | 7 days\n"
         "Computerised certificate | Rs. 300 | 3 days\n"
