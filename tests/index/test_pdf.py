@@ -80,10 +80,16 @@ def test_a_heading_wrapped_onto_two_lines_is_one_heading() -> None:
 
 
 def test_list_items_printed_with_bullets_are_items() -> None:
-    lines = ["Bring these documents:", "\u2022 Copy of CNIC", "\u2022 Two photographs", "", "The fee is paid at the bank."]
+    lines = [
+        "Bring these documents:",
+        "\u2022 Copy of CNIC",
+        "\u2022 Two photographs",
+        "",
+        "The fee is paid at a bank.",
+    ]
     pages: list[list[str]] = [lines]
     text = extract(Path("r.pdf"), make_pdf(pages)).text
-    assert text == "Bring these documents:\n\n- Copy of CNIC\n- Two photographs\n\nThe fee is paid at the bank.\n"
+    assert text == "Bring these documents:\n\n- Copy of CNIC\n- Two photographs\n\nThe fee is paid at a bank.\n"
 
 
 def test_a_table_placed_in_columns_is_written_as_rows_of_cells(handbook: str) -> None:
