@@ -328,14 +328,17 @@ def _band(rows: list[Row], spans: list[tuple[float, float]], page: int, band: in
         for lines, (x0, x1) in zip(columns, spans, strict=True)
         if lines
     )
-    if prose and len(rows) >= 3 and len(spans) <= 4:
+    if multi[0] > 0 and not prose:
+        return 0  # the rows above the table are read first, as lines
+    # Columns of prose, or a column that goes on alone in prose below the last row with text beside it (a
+    # sidebar, notes in the margin): read one column after the other. A table ends at its last row.
+    going_on = [row for row in rows[multi[-1] + 1 :] if sum(len(line.text.split()) for line in row) >= 4]
+    if len(rows) >= 3 and ((prose and len(spans) <= 4) or len(going_on) >= 2):
         for k, lines in enumerate(columns):
             for line in _rejoined(sorted(lines, key=lambda line: line.top)):
                 line.region = f"{page}:{band}:{k}"
                 out.append(line)
         return len(rows)
-    if multi[0] > 0:
-        return 0  # the rows above the table are read first, as lines
     table: list[list[str]] = []
     last_bottom = 0.0
     for row in rows[: multi[-1] + 1]:

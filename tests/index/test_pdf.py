@@ -118,6 +118,24 @@ def test_two_columns_are_read_one_after_the_other(handbook: str) -> None:
     assert left < handbook.index("by the owner of the house.") < right
 
 
+def test_a_sidebar_beside_the_text_is_read_apart_from_it_not_as_a_table() -> None:
+    prose = [
+        "The district office issues domicile certificates to all the residents",
+        "who have lived in the district for three years or more, on an",
+        "application made with a copy of the CNIC and two photographs,",
+        "within seven working days of the day the application is made.",
+        "Urgent applications are decided within two working days.",
+    ]
+    side = ["Home", "Services", "Contact"]
+    lines = [
+        (Text(side[i], x=30, size=9), Text(line, x=150)) if i < len(side) else Text(line, x=150)
+        for i, line in enumerate(prose)
+    ]
+    text = extract(Path("r.pdf"), make_pdf([lines])).text
+    assert " | " not in text
+    assert "\n\n".join(["Home Services Contact", " ".join(prose)]) + "\n" == text
+
+
 def test_a_line_repeated_in_the_body_or_once_in_a_margin_is_kept() -> None:
     pages = [
         [Text("Annual report", y=760, size=9), "Section text one.", "Repeated body line."],
