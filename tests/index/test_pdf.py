@@ -6,6 +6,7 @@ HTML page printed by it with its default header and footer.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from index.chunking import chunk, segment
 from index.formats import extract
 from index.pdf import _is_stamp
 from index.reader import read_documents
+from qa.errors import DocumentError
 from tests.conftest import write_corpus
 from tests.documents import GUIDE_HTML, Text, handbook_pdf, make_pdf
 
@@ -160,6 +162,22 @@ def test_sentences_never_cross_a_table_row_or_a_heading(tmp_path: Path) -> None:
         assert "\n" not in doc.text[unit.start : unit.end]
     fees = next(p for p in chunk(doc) if "Rs. 300" in p.text)
     assert fees.heading_path == ("Birth registration", "Fees")
+
+
+def _encrypted(user_password: str) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(handbook_pdf())))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_an_encrypted_pdf_opens_without_a_password_is_read_and_one_that_needs_a_password_is_refused() -> None:
+    assert extract(Path("open.pdf"), _encrypted("")).text == HANDBOOK
+    with pytest.raises(DocumentError, match=r"locked\.pdf: is encrypted; save an unprotected copy"):
+        extract(Path("locked.pdf"), _encrypted("secret"))
 
 
 @pytest.mark.parametrize(
