@@ -5,12 +5,12 @@ and the document page shows it. Structure becomes Markdown-like lines, so the ch
 in every format the same way: a heading is ``#`` to ``######`` and its words, a list item ``- ``, a
 table row its cells joined by `` | ``; blocks are separated by a blank line.
 
-Why these libraries: ``pdfplumber`` (MIT, on ``pdfminer.six``; pure Python) gives the words of a PDF
-with their places and fonts, from which :mod:`index.pdf` recovers headings, tables, columns and
-paragraphs, and ``pypdf`` (BSD-3) its outline, metadata and encryption; ``selectolax`` (MIT, the
-Lexbor parser, fast and tolerant of broken markup) walks HTML; ``python-docx`` (MIT) reads paragraphs
-with their styles and tables in body order. Each turns a bad file into
-:class:`~qa.errors.DocumentError` naming it, never a traceback.
+Why these libraries: ``pdfminer.six`` (MIT, pure Python) gives the words of a PDF with their places
+and fonts, and ``pdfplumber``'s table finder (MIT) its ruled tables, from which :mod:`index.pdf`
+recovers headings, tables, columns and paragraphs; ``pypdf`` (BSD-3) reads its outline, metadata and
+encryption; ``selectolax`` (MIT, the Lexbor parser, fast and tolerant of broken markup) walks HTML;
+``python-docx`` (MIT) reads paragraphs with their styles and tables in body order. Each turns a bad
+file into :class:`~qa.errors.DocumentError` naming it, never a traceback.
 
 Each is bounded by :class:`~index.limits.ReadLimits`, checked before the work they bound: a Word file's
 members by the sizes its zip directory declares (``zipfile`` never unpacks a member past its declared

@@ -1,17 +1,18 @@
 """PDF pages read as a document with structure, from where and how each word is printed.
 
-A PDF holds positioned glyphs, not paragraphs: ``pdfplumber`` (MIT, on ``pdfminer.six``, MIT; pure
-Python) gives each word with its box, font and size, and finds ruled tables from the lines drawn
-around their cells. From those this module writes the same Markdown-like text the HTML and Word
-readers write (:mod:`index.formats`):
+A PDF holds positioned glyphs, not paragraphs: :mod:`index.pdf_words` gives each word with its box,
+size and weight (``pdfminer.six``, MIT, pure Python), and the ruled tables drawn on each page
+(``pdfplumber``'s table finder, MIT). From those this module writes the same Markdown-like text the HTML
+and Word readers write (:mod:`index.formats`):
 
 - **running headers and footers** are dropped: a line in the top or bottom margin that recurs at the
   same place on most pages (page numbers and dates counting as one), and print stamps (a page number,
   "Page 2 of 5", a date or time, a URL: what a browser prints around a page) in those margins;
 - **tables** become one line per row, cells joined by `` | ``: ruled tables from their drawn edges,
   unruled ones from words aligned in columns on consecutive lines;
-- **reading order** follows columns: lines side by side with a gutter between them, each side prose,
-  are read column by column;
+- **reading order** follows columns: lines side by side with a gutter between them, each side prose
+  (or one side going on alone below the other: a sidebar), are read column by column;
+- **list items**: a line after a bullet, typed or drawn as a small dot or square, becomes ``- item``;
 - **headings** are lines set clearly larger than the body text (levels by size), or short lines all
   in bold; the outline (bookmarks) names headings too, at its depth;
 - **paragraphs**: the lines of one are joined into one line, a word hyphenated at a line end is
@@ -19,7 +20,8 @@ readers write (:mod:`index.formats`):
   stops short of the column's edge.
 
 What it cannot recover: text that is an image (a scan needs OCR first), tables drawn without rules
-whose cells wrap onto several lines, and the structure of tagged PDFs beyond what the print shows.
+whose cells wrap onto several lines, footnotes apart from the text, and the structure of tagged PDFs
+beyond what the print shows.
 """
 
 from __future__ import annotations
