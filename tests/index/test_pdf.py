@@ -15,7 +15,7 @@ import pytest
 
 from index.chunking import chunk, segment
 from index.formats import extract
-from index.pdf import _is_stamp
+from index.pdf_margins import is_stamp
 from index.reader import read_documents
 from qa.errors import DocumentError
 from tests.conftest import write_corpus
@@ -199,7 +199,7 @@ def test_an_encrypted_pdf_opens_without_a_password_is_read_and_one_that_needs_a_
     ],
 )
 def test_print_stamps(line: str, stamp: bool) -> None:
-    assert _is_stamp(line) is stamp
+    assert is_stamp(line) is stamp
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
