@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from index.markdown import ATX, FENCE, LIST_ITEM, SETEXT, TABLE_SEP, THEMATIC
+from index.markdown import ATX, FENCE, LIST_ITEM, SETEXT, TABLE_CELLS, TABLE_SEP, THEMATIC
 from index.titles import first_title_line, iter_lines, looks_like_title
 from qa.types import Document, Passage, Sentence
 
@@ -98,6 +98,7 @@ def segment(doc: Document) -> list[Unit]:
     units: list[Unit] = []
     markdown_headings = any(ATX.match(text, s) for s, _ in iter_lines(text, doc.body_start))
     title_line = None if markdown_headings else first_title_line(text, doc.body_start)
+    cell_rows = _cell_rows(text, doc.body_start)
 
     paragraph: list[tuple[int, int]] = []
     in_fence: str | None = None
@@ -166,7 +167,7 @@ def segment(doc: Document) -> list[Unit]:
             continue
         if TABLE_SEP.match(line) and "|" in line:
             continue
-        if line.lstrip().startswith("|"):
+        if line.lstrip().startswith("|") or start in cell_rows:
             flush()
             units.extend(_trimmed(text, start, end, "row"))
             continue
@@ -188,6 +189,17 @@ def segment(doc: Document) -> list[Unit]:
         if unit.kind == "heading" and unit.level == 3 and text[unit.end - 1] == ":" and units[i + 1].kind == "item":
             units[i] = Unit(unit.start, unit.end, "text")
     return [u for unit in units for u in _split_long(text, unit)]
+
+
+def _cell_rows(text: str, body_start: int) -> set[int]:
+    """Where the lines start that are rows of a table as the PDF, HTML and DOCX readers write one: cells
+    joined by `` | ``, two or more such lines in a row (a sentence never runs from one row into the next)."""
+    lines = [(start, TABLE_CELLS in text[start:end]) for start, end in iter_lines(text, body_start)]
+    return {
+        start
+        for i, (start, cells) in enumerate(lines)
+        if cells and ((i > 0 and lines[i - 1][1]) or (i + 1 < len(lines) and lines[i + 1][1]))
+    }
 
 
 def _trimmed(text: str, start: int, end: int, kind: str) -> list[Unit]:

@@ -5,10 +5,12 @@ and the document page shows it. Structure becomes Markdown-like lines, so the ch
 in every format the same way: a heading is ``#`` to ``######`` and its words, a list item ``- ``, a
 table row its cells joined by `` | ``; blocks are separated by a blank line.
 
-Why these libraries: ``pypdf`` (BSD-3, pure Python, no system packages) reads the text layer and the
-outline of a PDF; ``selectolax`` (MIT, the Lexbor parser, fast and tolerant of broken markup) walks
-HTML; ``python-docx`` (MIT) reads paragraphs with their styles and tables in body order. Each turns a
-bad file into :class:`~qa.errors.DocumentError` naming it, never a traceback.
+Why these libraries: ``pdfminer.six`` (MIT, pure Python) gives the words of a PDF with their places
+and fonts, and ``pdfplumber``'s table finder (MIT) its ruled tables, from which :mod:`index.pdf`
+recovers headings, tables, columns and paragraphs; ``pypdf`` (BSD-3) reads its outline, metadata and
+encryption; ``selectolax`` (MIT, the Lexbor parser, fast and tolerant of broken markup) walks HTML;
+``python-docx`` (MIT) reads paragraphs with their styles and tables in body order. Each turns a bad
+file into :class:`~qa.errors.DocumentError` naming it, never a traceback.
 
 Each is bounded by :class:`~index.limits.ReadLimits`, checked before the work they bound: a Word file's
 members by the sizes its zip directory declares (``zipfile`` never unpacks a member past its declared
@@ -106,73 +108,10 @@ def _squash(text: str) -> str:
 
 
 def _pdf(path: Path, data: bytes, limits: ReadLimits) -> Extracted:
-    from pypdf import PdfReader
+    from index.pdf import read_pdf  # pdfplumber's layout analysis: headings, tables, columns (index/pdf.py)
 
-    reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted and not reader.decrypt(""):
-        raise DocumentError(path, "is encrypted; save an unprotected copy to index it")
-    count = len(reader.pages)
-    if count > limits.max_pdf_pages:
-        limit = f"the {limits.max_pdf_pages:,} limit (QA_MAX_PDF_PAGES)"
-        raise DocumentError(path, f"has {count:,} pages, over {limit}; split it or raise the limit")
-    pages = [page.extract_text() or "" for page in reader.pages]
-    empty = [number for number, text in enumerate(pages, 1) if not text.strip()]
-    if pages and len(empty) == len(pages):
-        raise DocumentError(path, "has no text layer (a scanned PDF?); run OCR on it (e.g. ocrmypdf) first")
-    if empty:
-        shown = ", ".join(map(str, empty[:10])) + (" ..." if len(empty) > 10 else "")
-        log.warning("%s: page(s) %s have no text layer (scanned?); indexed the other pages", path, shown)
-    headings = _pdf_outline(reader)
-    blocks = [_mark_headings(text, headings.get(number, [])) for number, text in enumerate(pages)]
-    try:
-        meta_title = reader.metadata.title if reader.metadata else None
-    except Exception:  # damaged document information: no title, the text still counts
-        meta_title = None
-    title = _squash(meta_title) if isinstance(meta_title, str) and meta_title.strip() else None
-    return Extracted(_join(_tidy_pdf_page(b) for b in blocks), title, "pdf")
-
-
-def _pdf_outline(reader: object) -> dict[int, list[tuple[int, str]]]:
-    """Page index → [(depth, title)] of the PDF's outline (bookmarks), the headings of its structure."""
-    out: dict[int, list[tuple[int, str]]] = {}
-
-    def walk(items: list[object], depth: int) -> None:
-        for item in items:
-            if isinstance(item, list):
-                walk(item, depth + 1)
-                continue
-            try:
-                page = reader.get_destination_page_number(item)  # type: ignore[attr-defined]
-                title = _squash(str(item.title))  # type: ignore[attr-defined]
-            except Exception:  # an outline entry pointing nowhere: not a heading we can place
-                continue
-            if page is not None and title:
-                out.setdefault(page, []).append((min(depth, 5), title))
-
-    try:
-        walk(list(reader.outline), 1)  # type: ignore[attr-defined]
-    except Exception as err:  # a damaged outline costs the headings, not the text
-        log.info("outline unreadable (%s); no headings", err)
-    return out
-
-
-def _mark_headings(text: str, headings: list[tuple[int, str]]) -> str:
-    """Turn the line of ``text`` that reads as an outline title into a Markdown heading of its depth."""
-    if not headings:
-        return text
-    lines = text.split("\n")
-    for depth, title in headings:
-        wanted = title.casefold()
-        for i, line in enumerate(lines):
-            if _squash(line).casefold() == wanted:
-                lines[i] = f"{'#' * depth} {_squash(line)}"
-                break
-    return "\n".join(lines)
-
-
-def _tidy_pdf_page(text: str) -> str:
-    """Heading lines get a blank line around them, as in Markdown; the rest of the page is as extracted."""
-    return re.sub(r"(?m)^(#{1,6} .+)$", r"\n\1\n", text).strip("\n")
+    text, title = read_pdf(path, data, limits)
+    return Extracted(text, title, "pdf")
 
 
 # ---------------------------------------------------------------- HTML

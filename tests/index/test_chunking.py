@@ -166,3 +166,20 @@ def test_heading_lines_keep_offsets_into_the_document_without_their_emphasis_mar
     assert [h.text for h in fees.headings] == ["Services", "Fees (2024)"]
     hours = next(p for p in passages if "9 to 5" in p.text)
     assert [h.text for h in hours.headings] == ["Services", "Fees (2024)", "Hours"]
+
+
+def test_rows_of_cells_as_the_extractors_write_a_table_are_rows_not_one_run_on_sentence() -> None:
+    """A table from a PDF, HTML or Word file is lines of `` | ``-joined cells: each line is a row of its own."""
+    text = "# Fees\n\nService | Fee\nLate registration | Rs. 500\nCopy | Rs. 300\n\nPay at the bank. Keep the slip.\n"
+    doc = parse_document("fees.html", "fees.html", text)
+    units = [(u.kind, text[u.start : u.end]) for u in segment(doc)]
+    assert units == [
+        ("heading", "Fees"),
+        ("row", "Service | Fee"),
+        ("row", "Late registration | Rs. 500"),
+        ("row", "Copy | Rs. 300"),
+        ("text", "Pay at the bank."),
+        ("text", "Keep the slip."),
+    ]
+    lone = parse_document("x.md", "x.md", "# A\n\nHome | About us is a line of prose, not a table.\n")
+    assert [u.kind for u in segment(lone)] == ["heading", "text"]

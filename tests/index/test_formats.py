@@ -10,12 +10,17 @@ from index.formats import extract
 from index.reader import read_documents
 from qa.errors import DocumentError
 from tests.conftest import write_corpus
-from tests.documents import make_docx, make_html, make_pdf
+from tests.documents import Text, make_docx, make_html, make_pdf
 
 REPORT = [
-    ["Digital Services Annual Report", "Introduction", "The Citizen Portal opened in 2021.", "It serves 1.2 million."],
+    [
+        Text("Digital Services Annual Report", size=16, bold=True),
+        Text("Introduction", bold=True),
+        "The Citizen Portal opened in 2021.",
+        "It serves 1.2 million.",
+    ],
     [],  # a scanned page: no text layer
-    ["Budget", "The budget for 2023 was 40 million rupees."],
+    [Text("Budget", bold=True), "The budget for 2023 was 40 million rupees."],
 ]
 
 
