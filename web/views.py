@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from index.boilerplate import is_boilerplate
 from index.store import Index
+from qa.language import script_of
 from qa.types import Answer, Document, Passage, Result
 from web.citations import doc_href
 from web.render import plain_text
@@ -60,6 +61,7 @@ class ResultView:
     citations: list[Citation]
     took_ms: float
     closest: list[str] = field(default_factory=list)  # on an abstention: the documents that came closest
+    language: str = "en"  # the question's script (qa.language.script_of): the page's own words follow it
 
 
 def cut(text: str, start: int, end: int) -> Marked | None:
@@ -144,7 +146,7 @@ def present(result: Result, index: Index, took_ms: float) -> ResultView:
     sources = distinct_sources(passages, index.repeated_lines(), keep_first=answer is not None)
     citations = [_citation(p, index.document(p.doc_id), question, answer) for p in sources]
     closest = closest_titles(result, index) if answer_view is None else []
-    return ResultView(question, answer_view is None, answer_view, citations, took_ms, closest)
+    return ResultView(question, answer_view is None, answer_view, citations, took_ms, closest, script_of(question))
 
 
 def distinct_sources(

@@ -32,6 +32,8 @@ def pages(index: Index) -> dict[str, str]:
         "home": "/",
         "answer": "/?" + urlencode({"q": "How many passengers does the Peshawar BRT carry a day?"}),
         "abstention": "/?" + urlencode({"q": "How much did the World Bank pay the hackathon winners in 1990?"}),
+        "urdu": "/?" + urlencode({"q": "پشاور بی آر ٹی میں روزانہ کتنے مسافر سفر کرتے ہیں؟"}),  # right to left
+        "roman-urdu": "/?" + urlencode({"q": "Peshawar BRT roz kitne musafir le jati hai?"}),
         "document": f"/doc/{brt.doc_id}?start={a0}&end={a0 + 7}&from={brt.start}&to={brt.end}#hl",
         "error": "/doc/nope.md",
     }

@@ -511,3 +511,17 @@ def test_boilerplate_passages_do_not_crowd_out_real_sources(tmp_path: Path, embe
     # ... the page lists the real passages, and a footer only as the passage the answer was read from.
     assert sum("Follow us" in e for e in excerpts) == (1 if from_footer else 0)
     assert any("office of the provincial" in e for e in excerpts)
+
+
+def test_a_question_in_urdu_gets_the_pages_words_in_urdu_too(client: TestClient) -> None:
+    page = client.get("/", params={"q": "پشاور بی آر ٹی میں روزانہ کتنے مسافر سفر کرتے ہیں؟"}).text
+    assert 'dir="auto" lang="ur"' in page and 'id="q"' in page and 'dir="auto"' in page.split('id="q"')[1][:200]
+    urdu = re.findall(r'<span class="urdu" lang="ur" dir="rtl">(.*?)</span>', page)
+    assert urdu and all(re.search(r"[\u0600-\u06ff]", u) for u in urdu)
+    assert "These documents don't say." in page or "Possible answer" in page  # the English stays beside it
+    roman = client.get("/", params={"q": "Peshawar BRT roz kitne musafir le jati hai?"}).text
+    assert re.search(r'<span class="urdu" lang="ur-Latn">[A-Za-z]', roman)
+    english = client.get("/", params={"q": "How many passengers does the Peshawar BRT carry a day?"}).text
+    assert 'class="urdu"' not in english
+    body = client.post("/ask", json={"question": "Peshawar BRT roz kitne musafir le jati hai?"}).json()
+    assert body["language"] == "ur-Latn"
