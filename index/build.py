@@ -63,6 +63,7 @@ def status(
     chunking: ChunkSettings,
     store: StoreSpec | None = None,
     limits: ReadLimits | None = None,
+    memory: ReadMemory | None = None,
 ) -> str:
     """``missing``, ``stale`` (documents or settings changed) or ``fresh``."""
     try:
@@ -73,7 +74,7 @@ def status(
         return "stale"
     if not _same_settings(manifest, model_name, chunking, store or StoreSpec()):
         return "stale"
-    docs = read_documents(paths, limits=limits)
+    docs = read_documents(paths, limits=limits, memory=memory)
     return "fresh" if _fingerprint(docs) == _manifest_fingerprint(manifest) else "stale"
 
 

@@ -15,6 +15,7 @@ from index.build import status
 from index.chunking import ChunkSettings
 from index.dense import StoreSpec
 from index.limits import ReadLimits
+from index.reader import ReadMemory
 from index.sources import sources_for
 from index.store import Index
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, QAError, SourcesGoneError
@@ -51,6 +52,7 @@ def readiness(
     chunking: ChunkSettings,
     store: StoreSpec,
     limits: ReadLimits | None = None,
+    memory: ReadMemory | None = None,
 ) -> Readiness:
     """What ``index_dir`` needs before it is served from ``paths`` (else its recorded sources, else
     ``default``). A damaged index raises :class:`QAError` naming the file and the command that rebuilds it."""
@@ -63,5 +65,7 @@ def readiness(
         if loaded is None:
             raise
         return Readiness("sources-gone", loaded, [], f"{err}; serving the index as it is, not refreshed")
-    state = status(sources, index_dir, model_name=model_name, chunking=chunking, store=store, limits=limits)
+    state = status(
+        sources, index_dir, model_name=model_name, chunking=chunking, store=store, limits=limits, memory=memory
+    )
     return Readiness(state, loaded if state == "fresh" else None, sources)

@@ -36,7 +36,7 @@ class ReadLimits:
     max_html_depth: int = 1_000
     max_pdf_pages: int = 2_000
     memory_bytes: int = 1024 * MB
-    cpu_seconds: float = 60.0
+    cpu_seconds: float = 120.0  # a dense 2,000-page PDF takes about 50 s with the layout reader
     sandbox: bool = True
 
     def __post_init__(self) -> None:

@@ -156,7 +156,9 @@ def embedder_for(settings: Settings, engine: str = "torch") -> Any:
     return Embedder(settings.model, settings.model_path, engine=engine)
 
 
-def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False) -> Any:
+def build_index(
+    paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False, memory: Any = None
+) -> Any:
     """Build or refresh ``index_dir`` from ``paths``; with none, from the sources the index was built from
     (the default corpus only for a new index). Raises ``SourcesGoneError`` when those are gone."""
     from index.build import build
@@ -171,6 +173,7 @@ def build_index(paths: Sequence[Path], index_dir: Path, settings: Settings, rebu
         rebuild=rebuild,
         progress=show_progress(),
         limits=settings.read_limits(),
+        memory=memory,
         on_stage=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
     )
 
@@ -314,7 +317,9 @@ def prepare_serve(paths: Sequence[Path], index_dir: Path, settings: Settings) ->
     """Make ``index_dir`` ready to serve (:func:`index.health.readiness` decides); return it when it was loaded
     as it stands (else the app loads it), and the sources it is kept fresh from (none when they are gone)."""
     from index.health import readiness
+    from index.reader import ReadMemory
 
+    memory = ReadMemory()  # the freshness check's reading of PDF, HTML and Word files serves the build too
     ready = readiness(
         paths,
         index_dir,
@@ -323,6 +328,7 @@ def prepare_serve(paths: Sequence[Path], index_dir: Path, settings: Settings) ->
         chunking=settings.chunk_settings(),
         store=settings.store_spec(),
         limits=settings.read_limits(),
+        memory=memory,
     )
     if ready.warning:
         print(f"qa serve: warning: {ready.warning}", file=sys.stderr)
@@ -330,7 +336,7 @@ def prepare_serve(paths: Sequence[Path], index_dir: Path, settings: Settings) ->
         return ready.loaded, ready.sources
     print(f"{index_dir}: index {ready.state}; building it from {', '.join(map(str, ready.sources))}", file=sys.stderr)
     started = time.perf_counter()
-    report = build_index(ready.sources, index_dir, settings)
+    report = build_index(ready.sources, index_dir, settings, memory=memory)
     print(f"{index_dir}: {report.passages} passages, built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return None, ready.sources  # the app loads what was just built
 

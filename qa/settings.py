@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     max_html_depth: int = Field(1000, gt=0, description="HTML elements may nest this deep (parse time: its square)")
     max_pdf_pages: int = Field(2000, gt=0, description="A PDF may have this many pages")
     extract_memory_mb: float = Field(1024, ge=256, description="Memory the worker reading a PDF/HTML/Word file may use")
-    extract_seconds: float = Field(60, gt=0, description="CPU seconds the worker may spend reading one such file")
+    extract_seconds: float = Field(120, gt=0, description="CPU seconds the worker may spend reading one such file")
     watch: bool = Field(False, description="`qa serve` re-indexes changed documents as they change (--watch)")
     watch_debounce_ms: int = Field(500, ge=0, le=60_000, description="Wait this long for changes to settle")
     header_timeout_s: float = Field(
