@@ -77,3 +77,20 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent: the shared corpora and datasets are not on this machine")
     return SHARED
+
+
+@pytest.fixture
+def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the extraction worker is asked to parse during the test, in order (a spy: the
+    worker still parses them)."""
+    from index.sandbox import ExtractionWorker
+
+    parsed: list[str] = []
+    real = ExtractionWorker.extract
+
+    def counting(self: ExtractionWorker, path: Path, data: bytes) -> object:
+        parsed.append(path.name)
+        return real(self, path, data)
+
+    monkeypatch.setattr(ExtractionWorker, "extract", counting)
+    return parsed

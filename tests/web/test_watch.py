@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from eval.hostile_files import nested_html
 from index.build import build
 from index.embed import Embedder
-from index.sandbox import ExtractionWorker
 from qa.settings import Settings
 from tests.conftest import THREE_DOCS, write_corpus
 from tests.documents import make_pdf
@@ -117,20 +116,12 @@ def test_hidden_files_and_the_index_itself_are_not_watched(tmp_path: Path) -> No
 
 
 def test_regression_a_skipped_file_is_not_parsed_again_on_every_refresh(
-    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, embedder: Embedder, parsed_files: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A deeply nested page under --watch was parsed again at every refresh (19-29 s each)."""
     docs = write_corpus(tmp_path / "docs", THREE_DOCS)
     idx = tmp_path / "idx"
     build([docs], idx, embedder=embedder)
-    parsed: list[str] = []
-    real = ExtractionWorker.extract
-
-    def counting(self: ExtractionWorker, path: Path, data: bytes) -> object:
-        parsed.append(path.name)
-        return real(self, path, data)
-
-    monkeypatch.setattr(ExtractionWorker, "extract", counting)
     settings = Settings(index_dir=idx, watch_debounce_ms=100)
     caplog.set_level(logging.INFO, logger="web.watch")
     with local_client(create_app(settings, embedder=embedder, watch=[docs])) as client:
@@ -143,7 +134,7 @@ def test_regression_a_skipped_file_is_not_parsed_again_on_every_refresh(
         for minutes in ("seven", "twelve"):
             (docs / "metro.md").write_text(METRO.format(minutes))
             until(client, lambda b, m=minutes: any(m in p["text"] for p in metro_passages(b)))  # type: ignore[misc]
-    assert parsed.count("nested.html") == 1
+    assert parsed_files.count("nested.html") == 1
     # One line per refresh says what changed and how long it took (the server log said nothing).
     lines = [r.getMessage() for r in caplog.records if r.name == "web.watch" and "re-indexed" in r.getMessage()]
     assert any("file change(s): added metro.md; serving the new index" in line for line in lines), lines
