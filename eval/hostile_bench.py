@@ -19,8 +19,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,8 +31,8 @@ from pathlib import Path
 import httpx
 
 from eval.hostile_files import big_text, many_pages_pdf, nested_html, zip_bomb_docx
+from eval.load_bench import LOOPBACK, free_port, stop_server
 
-LOOPBACK = "127.0.0.1"
 NORMAL = "# Opening hours\n\nThe provincial portal's help desk is open from 9 am to 5 pm on working days.\n"
 QUESTION = "When is the help desk open?"
 RAISED = {
@@ -128,12 +126,6 @@ def index_row(name: str, makers: list[Callable[[Path], Path]], raised: bool, wor
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
 def _vm(pid: int, field: str) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -153,7 +145,7 @@ def watch_row(raised: bool, work: Path) -> WatchRow:
     staging = work / "staging"
     staging.mkdir()
     hostile = [make(staging) for make in MAKERS.values()]
-    port = _free_port()
+    port = free_port()
     env = _env(raised, index_dir)
     log_path = work / "serve.log"
     with log_path.open("w") as log:
@@ -203,13 +195,7 @@ def watch_row(raised: bool, work: Path) -> WatchRow:
     finally:
         stop.set()
         peak = _vm(server.pid, "VmHWM")
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        stop_server(server)
     ordered = sorted(latencies) or [0.0]
     return WatchRow(
         "raised" if raised else "default",

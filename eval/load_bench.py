@@ -38,7 +38,7 @@ class LoadReport:
     statuses: dict[int, int]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOOPBACK, 0))
         return int(s.getsockname()[1])
@@ -134,7 +134,7 @@ def run_load(
 
 
 def run(index_dir: Path, questions: Sequence[str], *, clients: int, seconds: float, max_requests: int) -> LoadReport:
-    port = _free_port()
+    port = free_port()
     proc = start_server(index_dir, port)
     try:
         return run_load(

@@ -31,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eval.load_bench import LOOPBACK, _free_port, start_server, stop_server  # noqa: E402
+from eval.load_bench import LOOPBACK, free_port, start_server, stop_server  # noqa: E402
 
 QUESTION = '{"question": "What is Pehchaan?"}'
 HEADERS = (
@@ -154,7 +154,7 @@ def main() -> int:
     give_up_s = args.body_timeout + 60
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = args.index or Path(tmp) / "idx"
-        port = _free_port()
+        port = free_port()
         started = time.monotonic()
         proc = start_server(index_dir, port, timeout=600)
         say(f"qa serve on {LOOPBACK}:{port} ready in {time.monotonic() - started:.0f} s ({index_dir})")

@@ -22,10 +22,10 @@ from qa.settings import Settings
 from web.deps import app_state, templates
 from web.errors import error_page
 from web.limits import RateGuard
+from web.views import parse_range
 
 MAX_NOTE = 500
 MAX_ANSWER = 2000
-MAX_OFFSET_DIGITS = 12  # no document is a trillion characters long (and int() refuses over 4,300 digits)
 
 
 def router(settings: Settings, store: FeedbackStore) -> APIRouter:
@@ -81,14 +81,12 @@ def _read(fields: dict[str, list[str]], request: Request, settings: Settings) ->
     if not (start or end or answer or doc_id):
         # Under "these documents don't say": a Wrong there is an answerable question the server missed.
         return Feedback(question, verdict, "", "", 0, 0, note), ""
-    if not (_offset(start) and _offset(end)) or len(answer) > MAX_ANSWER:
-        return None, "The answer this feedback is about is not one this server gave (its offsets are not valid)."
     doc = app_state(request).index.document(doc_id)
-    if doc is None or doc.text[int(start) : int(end)] != answer or not answer:
+    if doc is None or len(answer) > MAX_ANSWER:
         return None, "The answer this feedback is about is not one this server gave."
-    return Feedback(question, verdict, answer, doc.doc_id, int(start), int(end), note), ""
-
-
-def _offset(text: str) -> bool:
-    """Whether ``text`` can be a character offset: ASCII digits, short enough to read as a number."""
-    return text.isascii() and text.isdigit() and len(text) <= MAX_OFFSET_DIGITS
+    span = parse_range(start, end, len(doc.text))  # the document page's own check of offsets
+    if span is None:
+        return None, "The answer this feedback is about is not one this server gave (its offsets are not valid)."
+    if doc.text[span[0] : span[1]] != answer:
+        return None, "The answer this feedback is about is not one this server gave."
+    return Feedback(question, verdict, answer, doc.doc_id, span[0], span[1], note), ""

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +79,14 @@ def client(web_index: Path, embedder: Embedder) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture(scope="module")
-def live_server(web_index: Path, embedder: Embedder) -> Iterator[str]:
-    """The app served by a real uvicorn on a free port of 127.0.0.1, in a thread: its base URL."""
-    app = create_app(Settings(index_dir=web_index), embedder=embedder)
+@contextmanager
+def uvicorn_in_thread(app: Any, **options: Any) -> Iterator[int]:
+    """``app`` served by a real uvicorn (``options`` as ``uvicorn.Config`` takes them) on a free port of
+    127.0.0.1, in a thread: its port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -95,11 +95,18 @@ def live_server(web_index: Path, embedder: Embedder) -> Iterator[str]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield sock.getsockname()[1]
     finally:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(web_index: Path, embedder: Embedder) -> Iterator[str]:
+    """The app served by a real uvicorn on a free port of 127.0.0.1, in a thread: its base URL."""
+    with uvicorn_in_thread(create_app(Settings(index_dir=web_index), embedder=embedder), lifespan="on") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

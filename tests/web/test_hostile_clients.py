@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -23,7 +21,7 @@ from index.embed import Embedder
 from index.store import Index
 from qa.questions import clean_question
 from qa.settings import Settings
-from tests.web.conftest import local_client
+from tests.web.conftest import local_client, uvicorn_in_thread
 from web.app import create_app
 from web.server import server_options, trusted
 
@@ -36,23 +34,8 @@ FEEDBACK = {"verdict": "right", "q": QUESTION}  # the form under an abstention: 
 def real_server(settings: Settings, embedder: Embedder) -> Iterator[int]:
     """``create_app(settings)`` served by uvicorn with ``qa serve``'s options on 127.0.0.1: its port."""
     app = create_app(settings.model_copy(update={"examples": 0}), embedder=embedder)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", **server_options(settings))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with uvicorn_in_thread(app, **server_options(settings)) as port:
+        yield port
 
 
 def closed_by_server(conn: socket.socket, wait_s: float) -> tuple[bool, bytes]:

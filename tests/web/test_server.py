@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from index.embed import Embedder
 from qa.settings import Settings
+from tests.web.conftest import uvicorn_in_thread
 from web.app import create_app
 from web.server import ConnectionLimits, guarded_h11
 
@@ -21,22 +19,9 @@ from web.server import ConnectionLimits, guarded_h11
 @pytest.fixture(scope="module")
 def slow_guarded_server(web_index: Path, embedder: Embedder) -> Iterator[int]:
     app = create_app(Settings(index_dir=web_index), embedder=embedder)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        app, log_level="warning", http=guarded_h11(ConnectionLimits(header_timeout_s=0.5)), timeout_keep_alive=30
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield sock.getsockname()[1]
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    guarded = guarded_h11(ConnectionLimits(header_timeout_s=0.5))
+    with uvicorn_in_thread(app, http=guarded, timeout_keep_alive=30) as port:
+        yield port
 
 
 def closed_by_server(conn: socket.socket, wait_s: float) -> bool:
