@@ -29,6 +29,7 @@ from eval.sets import EvalQuestion
 from eval.squad_metrics import compute_exact, compute_f1
 from index.store import Index
 from qa.answer import Reader, read, reader_for
+from qa.fusion import TOP_K
 from qa.retriever import Retriever
 from qa.types import Result
 
@@ -182,7 +183,7 @@ def evaluate_system(
     questions: Sequence[EvalQuestion],
     retriever: Retriever,
     *,
-    top_k: int = 5,
+    top_k: int = TOP_K,
     threshold: float | None = None,
     progress: Callable[[], None] | None = None,
     reader: Reader | None = None,

@@ -27,6 +27,7 @@ from index.store import Index
 from qa.answer import SCORES, Reader, read
 from qa.answer_type import fits
 from qa.confidence import Confidence, answering_threshold, fit_confidence, operating_threshold, sure_threshold
+from qa.fusion import TOP_K
 from qa.language import script_of
 from qa.reading import READER_SCORES
 from qa.retriever import Retriever
@@ -60,7 +61,7 @@ class Examples:
 def examples(
     sets: Sequence[tuple[str, Sequence[EvalQuestion], Retriever]],
     *,
-    top_k: int = 5,
+    top_k: int = TOP_K,
     readers: Callable[[Index], Reader] = Reader,
 ) -> Examples:
     """Every question of ``sets`` (each with the retriever over its documents) read never abstaining."""

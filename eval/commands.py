@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from eval.eval_command import cmd_eval, served_index
 from index.dense import INDEX_TYPES
-from qa import cli
+from qa import wiring
+from qa.console import EXIT_USAGE, Parser, positive_int, show_progress
+from qa.fusion import TOP_K
 from qa.settings import PROJECT_ROOT, Settings
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -25,7 +26,7 @@ SHARED = PROJECT_ROOT.parent / "shared"
 SERVED_INDEX = "index folder (default: $QA_INDEX_DIR or .index, built from the seeds)"
 
 
-def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int: Callable[[str], int]) -> None:
+def register(sub: Any) -> None:
     """The one entry point ``qa.cli`` uses: add ``eval``, ``bench`` (and its benchmarks) and ``train-reader``
     to the sub-parsers ``sub``, each with its handler (``args.handler(args, settings)``)."""
     p = sub.add_parser("eval", help="accuracy, abstention and latency on eval sets, baselines side by side")
@@ -34,7 +35,7 @@ def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int
         "--set", type=Path, action="append", help="eval set JSONL, repeatable (default: the seeds dev and test sets)"
     )
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index, built if missing)")
-    p.add_argument("--k", type=positive_int, default=5, help="passages to read (default 5)")
+    p.add_argument("--k", type=positive_int, default=TOP_K, help=f"passages to read (default {TOP_K})")
     p.add_argument("--product-only", action="store_true", help="skip the baselines")
     p.add_argument("--failures", action="store_true", help="list every wrong answer")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -65,9 +66,9 @@ def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int
     p.add_argument("--limit", type=positive_int, help="at most this many SQuAD questions")
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
-    p.set_defaults(handler=cmd_bench)
-    bench = p.add_subparsers(dest="bench", required=True, parser_class=parser_class)
+    bench = p.add_subparsers(dest="bench", required=True, parser_class=Parser)
     b = bench.add_parser("retrieval", help="BEIR SciFact: BM25, dense and hybrid side by side")
+    b.set_defaults(handler=_bench_retrieval)
     b.add_argument(
         "--data",
         type=Path,
@@ -105,29 +106,37 @@ def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int
         help="with no checkpoint in --work-dir, continue the plan from these exported weights (e.g. qa/models/reader)",
     )
     lat = bench.add_parser("latency", help="warm /ask latency over 100 questions on a live uvicorn")
+    lat.set_defaults(handler=_bench_latency)
     lat.add_argument("--index", type=Path, help=SERVED_INDEX)
     lat.add_argument("--n", type=positive_int, default=100, help="questions to send (default 100)")
     ld = bench.add_parser("load", help="concurrent clients against a real `qa serve` on 127.0.0.1")
+    ld.set_defaults(handler=_bench_load)
     ld.add_argument("--index", type=Path, help=SERVED_INDEX)
     ld.add_argument("--clients", type=positive_int, default=20, help="concurrent clients (default 20)")
     ld.add_argument("--seconds", type=positive_int, default=60, help="how long to run (default 60)")
     ld.add_argument("--max-requests", type=positive_int, default=100_000, help="stop after this many requests")
     ho = bench.add_parser("hostile", help="hostile documents against `qa index` and `qa serve --watch`: time, memory")
+    ho.set_defaults(handler=_bench_hostile)
     ho.add_argument("--no-watch", action="store_true", help="only the `qa index` rows")
     cold = bench.add_parser("cold", help="a terminal `qa ask` from a fresh process, per engine")
+    cold.set_defaults(handler=_bench_cold)
     cold.add_argument("--index", type=Path, help=SERVED_INDEX)
     cold.add_argument("--runs", type=positive_int, default=5, help="processes per engine (default 5)")
     cb = bench.add_parser("confidence", help="the confidence model's inputs compared, held out on civic dev")
+    cb.set_defaults(handler=_bench_confidence)
     cb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     rb = bench.add_parser("reader", help="the trained reader's speed-ups (precision, passages read) against accuracy")
+    rb.set_defaults(handler=_bench_reader)
     rb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     f = bench.add_parser("fusion", help="compare fusion settings on SciFact train and the civic dev sets")
+    f.set_defaults(handler=_bench_fusion)
     f.add_argument("--data", type=Path, default=SHARED / "datasets" / "scifact", help="BEIR SciFact folder")
     f.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     sc = bench.add_parser(
         "scale",
         help="build time, disk, serving RSS, latency and ANN recall from 10k to 1M passages, per store",
     )
+    sc.set_defaults(handler=_bench_scale)
     sc.add_argument("--shared", type=Path, default=SHARED, help="folder holding datasets/ and corpora/ (../shared)")
     sc.add_argument("--sizes", type=_sizes, default=(10_000, 100_000, 1_000_000), help="comma-separated passage counts")
     sc.add_argument("--stores", type=_stores, default=INDEX_TYPES, help="comma-separated stores (default: all three)")
@@ -138,9 +147,11 @@ def register(sub: Any, parser_class: type[argparse.ArgumentParser], positive_int
     sc.add_argument("--plot", type=Path, help="write the cost-against-size plot here (PNG)")
     sc.add_argument("--json", action="store_true", help="print the figures as JSON")
     at = bench.add_parser("answer-types", help="the answer-kind check on SQuAD: right spans kept, wrong ones caught")
+    at.set_defaults(handler=_bench_answer_types)
     at.add_argument("--squad", type=Path, default=SHARED / "datasets" / "squad2-dev" / "dev-v2.0.json")
     at.add_argument("--part", choices=("train", "dev", "test"), default="test", help="SQuAD articles (default test)")
     pb = bench.add_parser("parity", help="the civic eval sets answered through Milvus Lite and through FAISS")
+    pb.set_defaults(handler=_bench_parity)
     pb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     pb.add_argument("--uri", help="Milvus URI (default: a Milvus Lite file in $QA_CACHE_DIR)")
 
@@ -169,10 +180,10 @@ def _dev_sets(corpora_dir: Path, settings: Settings) -> list[Any]:
     return corpora.retrievers(
         corpora.DEV_SETS,
         corpora_dir,
-        embedder=cli.embedder_for(settings),
+        embedder=wiring.embedder(settings),
         cache_dir=settings.cache_dir,
-        chunking=settings.chunk_settings(),
-        fusion=settings.fusion_settings(),
+        chunking=wiring.chunking(settings),
+        fusion=wiring.fusion(settings),
     )
 
 
@@ -185,18 +196,18 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     for path in (args.squad_train, args.squad2):
         if not path.is_file():
             print(f"qa train-reader: error: {path}: no such file", file=sys.stderr)
-            return cli.EXIT_USAGE
+            return EXIT_USAGE
     civic, civic_sources = [], {}
     if not args.no_civic:
         sets = _dev_sets(args.corpora, settings)
-        civic = collect_civic(sets, top_k=5)
+        civic = collect_civic(sets, top_k=TOP_K)
         civic_sources = {f"eval/sets/{n}.jsonl": sha256_file(SETS_DIR / f"{n}.jsonl") for n in corpora.DEV_SETS}
     data = train_qa.TrainData(args.squad_train, args.squad2, civic, civic_sources)
     trainer = train_qa.Trainer(
         data,
         train_qa.TrainSettings(seed=args.seed, limit=args.limit),
         args.work_dir or settings.cache_dir / "train-reader",
-        progress=cli.show_progress(),
+        progress=show_progress(),
         log_line=lambda line: print(line, file=sys.stderr, flush=True),
         from_weights=args.from_weights,
     )
@@ -224,10 +235,10 @@ def _bench_scale(args: argparse.Namespace, settings: Settings) -> int:
 
     if not (args.shared / "datasets").is_dir():
         print(f"qa bench scale: error: {args.shared / 'datasets'}: no such folder (give --shared)", file=sys.stderr)
-        return cli.EXIT_USAGE
+        return EXIT_USAGE
     report = scale_bench.run(
         args.shared,
-        embedder=cli.embedder_for(settings),
+        embedder=wiring.embedder(settings),
         cache_dir=settings.cache_dir,
         work_dir=args.work_dir or settings.cache_dir / "scale" / "work",
         sizes=args.sizes,
@@ -243,99 +254,116 @@ def _bench_scale(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if not any(r.error and r.error.startswith("failed") for r in report.rows) else 1
 
 
-def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from eval import fusion_study, retrieval_bench
+def _bench_latency(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import latency_bench
 
-    if args.bench == "latency":
-        from eval import latency_bench
+    index_dir = served_index(args, settings)
+    report = latency_bench.run(
+        settings.model_copy(update={"index_dir": index_dir}), latency_bench.default_questions(args.n)
+    )
+    print(latency_bench.format_report(report, index_dir))
+    return 0
 
-        index_dir = served_index(args, settings)
-        report = latency_bench.run(
-            settings.model_copy(update={"index_dir": index_dir}), latency_bench.default_questions(args.n)
-        )
-        print(latency_bench.format_report(report, index_dir))
-        return 0
-    if args.bench == "load":
-        from eval import latency_bench, load_bench
 
-        index_dir = served_index(args, settings)
-        report = load_bench.run(
-            index_dir,
-            latency_bench.default_questions(100),
-            clients=args.clients,
-            seconds=args.seconds,
-            max_requests=args.max_requests,
-        )
-        print(load_bench.format_report(report))
-        return 0 if report.errors == 0 else 1
-    if args.bench == "hostile":
-        from eval import hostile_bench
+def _bench_load(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import latency_bench, load_bench
 
-        rows, watched = hostile_bench.run(watch=not args.no_watch)
-        print(hostile_bench.format_report(rows, watched))
-        ok = all(r.exit_code == 0 and r.documents >= 1 for r in rows) and all(w.failed == 0 for w in watched)
-        return 0 if ok else 1
-    if args.bench == "cold":
-        from eval import cold_bench
+    index_dir = served_index(args, settings)
+    report = load_bench.run(
+        index_dir,
+        latency_bench.default_questions(100),
+        clients=args.clients,
+        seconds=args.seconds,
+        max_requests=args.max_requests,
+    )
+    print(load_bench.format_report(report))
+    return 0 if report.errors == 0 else 1
 
-        index_dir = served_index(args, settings)
-        rows = cold_bench.run(index_dir, args.runs)
-        print(cold_bench.format_rows(rows, index_dir))
-        return 0 if all(r.answered for r in rows) else 1
-    if args.bench == "confidence":
-        from eval import calibration
 
-        sets = [(n, calibration.calibration_questions(n, qs), r) for n, qs, r in _dev_sets(args.corpora, settings)]
-        data = calibration.examples(sets, readers=settings.reader)
-        rows = calibration.compare(data.x, data.right, cost=settings.wrong_answer_cost or 1.0)
-        print(calibration.format_comparison(rows, len(data.ids)))
-        return 0
-    if args.bench == "reader":
-        from eval import reader_bench
+def _bench_hostile(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import hostile_bench
 
-        sets = _dev_sets(args.corpora, settings)
-        print(reader_bench.format_rows(reader_bench.run(sets)))
-        return 0
-    if args.bench == "scale":
-        return _bench_scale(args, settings)
-    if args.bench == "answer-types":
-        from eval import answer_type_bench
+    rows, watched = hostile_bench.run(watch=not args.no_watch)
+    print(hostile_bench.format_report(rows, watched))
+    ok = all(r.exit_code == 0 and r.documents >= 1 for r in rows) and all(w.failed == 0 for w in watched)
+    return 0 if ok else 1
 
-        print(answer_type_bench.format_rows(answer_type_bench.run(args.squad, args.part), args.squad, args.part))
-        return 0
-    if args.bench == "parity":
-        from eval import parity_bench
 
-        report = parity_bench.run(
-            args.corpora,
-            embedder=cli.embedder_for(settings),
-            cache_dir=settings.cache_dir,
-            uri=args.uri or str(settings.cache_dir / "parity-milvus.db"),
-            chunking=settings.chunk_settings(),
-            fusion=settings.fusion_settings(),
-            readers=settings.reader,
-            threshold=settings.decision_threshold(),
-        )
-        print(parity_bench.format_report(report))
-        return 0
-    if args.bench == "fusion":
-        rows = fusion_study.run(
-            args.data,
-            args.corpora,
-            embedder=cli.embedder_for(settings),
-            cache_dir=settings.cache_dir,
-            chunking=settings.chunk_settings(),
-        )
-        print(fusion_study.format_rows(rows))
-        return 0
+def _bench_cold(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import cold_bench
+
+    index_dir = served_index(args, settings)
+    rows = cold_bench.run(index_dir, args.runs)
+    print(cold_bench.format_rows(rows, index_dir))
+    return 0 if all(r.answered for r in rows) else 1
+
+
+def _bench_confidence(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import calibration
+
+    sets = [(n, calibration.calibration_questions(n, qs), r) for n, qs, r in _dev_sets(args.corpora, settings)]
+    data = calibration.examples(sets, readers=wiring.readers(settings))
+    rows = calibration.compare(data.x, data.right, cost=settings.wrong_answer_cost or 1.0)
+    print(calibration.format_comparison(rows, len(data.ids)))
+    return 0
+
+
+def _bench_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import reader_bench
+
+    sets = _dev_sets(args.corpora, settings)
+    print(reader_bench.format_rows(reader_bench.run(sets)))
+    return 0
+
+
+def _bench_answer_types(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import answer_type_bench
+
+    print(answer_type_bench.format_rows(answer_type_bench.run(args.squad, args.part), args.squad, args.part))
+    return 0
+
+
+def _bench_parity(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import parity_bench
+
+    report = parity_bench.run(
+        args.corpora,
+        embedder=wiring.embedder(settings),
+        cache_dir=settings.cache_dir,
+        uri=args.uri or str(settings.cache_dir / "parity-milvus.db"),
+        chunking=wiring.chunking(settings),
+        fusion=wiring.fusion(settings),
+        readers=wiring.readers(settings),
+        threshold=wiring.threshold(settings),
+    )
+    print(parity_bench.format_report(report))
+    return 0
+
+
+def _bench_fusion(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import fusion_study
+
+    rows = fusion_study.run(
+        args.data,
+        args.corpora,
+        embedder=wiring.embedder(settings),
+        cache_dir=settings.cache_dir,
+        chunking=wiring.chunking(settings),
+    )
+    print(fusion_study.format_rows(rows))
+    return 0
+
+
+def _bench_retrieval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import retrieval_bench
 
     result = retrieval_bench.run(
         args.data,
-        embedder=cli.embedder_for(settings),
+        embedder=wiring.embedder(settings),
         cache_dir=settings.cache_dir,
         split=args.split,
-        chunking=settings.chunk_settings(),
-        fusion=settings.fusion_settings(),
+        chunking=wiring.chunking(settings),
+        fusion=wiring.fusion(settings),
     )
     if args.json:
         from dataclasses import asdict

@@ -11,7 +11,8 @@ from index.chunking import ChunkSettings
 from index.dense import StoreSpec
 from index.embed import Embedder
 from index.reader import read_documents
-from qa.retriever import FusionSettings, Retriever
+from qa.fusion import FusionSettings
+from qa.retriever import Retriever
 
 SEEDS = SETS_DIR.parent.parent / "seeds"
 # The first sets, written close to the documents' words; their dev halves train the reader and fit its confidence.

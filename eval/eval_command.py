@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qa import cli
+from qa import wiring
+from qa.console import show_progress
 from qa.settings import Settings
 
 
@@ -29,16 +30,16 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     total = sum(len(qs) for _, qs, _ in runs) * len(systems)
     tables: list[tuple[str, list[answer_eval.SystemReport]]] = []
     records: list[answer_eval.Record] = []
-    with tqdm(total=total, disable=not cli.show_progress(), desc="qa eval", unit="q") as bar:
+    with tqdm(total=total, disable=not show_progress(), desc="qa eval", unit="q") as bar:
         for name, questions, retriever in runs:
-            reader = settings.reader(retriever.index)
+            reader = wiring.reader(settings, retriever.index)
             reports = [
                 answer_eval.evaluate_system(
                     system,
                     questions,
                     retriever,
                     top_k=args.k,
-                    threshold=settings.decision_threshold(),
+                    threshold=wiring.threshold(settings),
                     progress=bar.update,
                     reader=reader,
                 )
@@ -46,7 +47,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             ]
             tables.append((name, reports))
             records += reports[0].forced_records
-    chosen = settings.decision_threshold()
+    chosen = wiring.threshold(settings)
     threshold = chosen if chosen is not None else default_confidence().threshold
     curve = answer_eval.coverage_curve(records)
     bins = answer_eval.reliability(records)
@@ -58,7 +59,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     }
     if calibration is not None:
         extra["calibration"] = calibration
-    extra["learning_curve"] = settings.reader(runs[0][2].index).model.manifest.get("curve", [])
+    extra["learning_curve"] = wiring.reader(settings, runs[0][2].index).model.manifest.get("curve", [])
     if args.squad:
         extra["squad"] = _squad(args, settings, runs[0][2])
     if args.json:
@@ -95,16 +96,16 @@ def _eval_runs(args: argparse.Namespace, settings: Settings) -> list[tuple[str, 
         named = corpora.retrievers(
             [*corpora.ALL_SETS, *corpora.PEOPLE_SETS, *corpora.URDU_SETS],
             args.corpora,
-            embedder=cli.embedder_for(settings),
+            embedder=wiring.embedder(settings),
             cache_dir=settings.cache_dir,
-            chunking=settings.chunk_settings(),
-            fusion=settings.fusion_settings(),
+            chunking=wiring.chunking(settings),
+            fusion=wiring.fusion(settings),
         )
         loaded = [(f"{name}.jsonl", questions, retriever) for name, questions, retriever in named]
     else:
         paths = args.set or [SETS_DIR / "seeds-dev.jsonl", SETS_DIR / "seeds-test.jsonl"]
         sets = [(path.name, load_eval_set(path)) for path in paths]
-        retriever = cli.load_retriever(served_index(args, settings), settings)
+        retriever = wiring.retriever(settings, served_index(args, settings))
         loaded = [(name, questions, retriever) for name, questions in sets]
     runs = []
     for name, questions, retriever in loaded:
@@ -126,7 +127,7 @@ def _squad(args: argparse.Namespace, settings: Settings, retriever: Any) -> dict
     from eval import squad_eval
     from qa.reader_model import default_reader_model
 
-    report = squad_eval.run(args.squad, default_reader_model(), limit=args.limit, progress=cli.show_progress())
+    report = squad_eval.run(args.squad, default_reader_model(), limit=args.limit, progress=show_progress())
     if args.out:
         squad_eval.write_official(report, args.out)
     summary = {k: v for k, v in asdict(report).items() if k not in ("predictions", "na_probs")}
@@ -144,17 +145,17 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     named = corpora.retrievers(
         [*corpora.DEV_SETS, "people-calibration", "people-dev", "people-roman-dev"],
         args.corpora,
-        embedder=cli.embedder_for(settings),
+        embedder=wiring.embedder(settings),
         cache_dir=settings.cache_dir,
-        chunking=settings.chunk_settings(),
-        fusion=settings.fusion_settings(),
+        chunking=wiring.chunking(settings),
+        fusion=wiring.fusion(settings),
     )
     choosing = ("people-dev", "people-roman-dev")  # dev sets: they choose operating points, they fit nothing
     fitting = [(n, calibration.calibration_questions(n, qs), r) for n, qs, r in named if n not in choosing]
     sources = [f"eval/sets/{n}.jsonl" + (" (calibration half)" if n in corpora.DEV_SETS else "") for n, _, _ in fitting]
     for path in args.cases or []:
         cases, _ = scorable(load_eval_set(path), args.include_review)
-        fitting.append((path.name, cases, cli.load_retriever(served_index(args, settings), settings)))
+        fitting.append((path.name, cases, wiring.retriever(settings, served_index(args, settings))))
         sources.append(f"{path.name} (exported cases, on the served index)")
     dev = [
         (n, calibration.calibration_questions(n, qs), r) for n, qs, r in named if n in (*corpora.DEV_SETS, "people-dev")
@@ -163,9 +164,9 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     script_dev = [(n, qs, r) for n, qs, r in named if n == "people-roman-dev"]
     dev_sources += [f"eval/sets/{n}.jsonl (the Roman-Urdu operating point)" for n, _, _ in script_dev]
     confidence, summary = calibration.fit(
-        calibration.examples(fitting, top_k=args.k, readers=settings.reader),
-        calibration.examples(dev, top_k=args.k, readers=settings.reader),
-        script_dev=calibration.examples(script_dev, top_k=args.k, readers=settings.reader),
+        calibration.examples(fitting, top_k=args.k, readers=wiring.readers(settings)),
+        calibration.examples(dev, top_k=args.k, readers=wiring.readers(settings)),
+        script_dev=calibration.examples(script_dev, top_k=args.k, readers=wiring.readers(settings)),
         cost=settings.wrong_answer_cost or 1.0,
         command=f"qa eval --calibrate --k {args.k}",
         sources=sources,
@@ -186,12 +187,13 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 def served_index(args: argparse.Namespace, settings: Settings) -> Path:
     """``--index`` as given, else the default index, built from the default corpus when missing or stale."""
-    from qa.errors import SourcesGoneError
+    from index.errors import SourcesGoneError
+    from index.sources import sources_for
 
     if args.index is not None:
         return Path(args.index)
-    try:
-        cli.build_index([], settings.index_dir, settings)  # a no-op when up to date
+    try:  # a no-op when up to date
+        wiring.build_index(sources_for([], settings.index_dir, settings.docs), settings.index_dir, settings)
     except SourcesGoneError as err:
         print(f"qa {args.command}: warning: {err}; using the index as it is", file=sys.stderr)
     return Path(settings.index_dir)

@@ -18,7 +18,8 @@ from eval.sets import SETS_DIR, load_eval_set
 from index.chunking import ChunkSettings
 from index.embed import Embedder
 from index.reader import read_documents
-from qa.retriever import FusionSettings, Retriever
+from qa.fusion import FusionSettings
+from qa.retriever import Retriever
 
 GRID: tuple[tuple[str, str, FusionSettings], ...] = (
     ("bm25 alone", "bm25", FusionSettings()),

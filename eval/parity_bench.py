@@ -17,7 +17,7 @@ from eval.corpora import ALL_SETS, retrievers
 from index.chunking import ChunkSettings
 from index.dense import StoreSpec
 from index.embed import Embedder
-from qa.retriever import FusionSettings
+from qa.fusion import TOP_K, FusionSettings
 
 SYSTEM = answer_eval.SYSTEMS[0]
 
@@ -51,7 +51,7 @@ def run(
     readers: Callable[[Any], Any],
     threshold: float | None = None,
     sets: Sequence[str] = ALL_SETS,
-    top_k: int = 5,
+    top_k: int = TOP_K,
 ) -> ParityReport:
     local = retrievers(sets, corpora, embedder=embedder, cache_dir=cache_dir, chunking=chunking, fusion=fusion)
     remote = retrievers(

@@ -33,9 +33,9 @@ from typing import Any
 
 from eval import squad
 from eval.sets import EvalQuestion
+from index.errors import QAError
 from index.lexical import tokenize
-from qa.errors import QAError
-from qa.reading import Context, passage_context
+from index.passages import Context, passage_context
 from qa.types import Hit
 
 SOURCES = ("squad1", "squad2", "civic")

@@ -20,6 +20,7 @@ from eval.metrics import percentile
 from eval.sets import EvalQuestion
 from eval.squad_metrics import compute_f1
 from qa.answer import Reader
+from qa.fusion import TOP_K
 from qa.reader_model import ReaderModel, cpu_has_bf16, load_reader_model
 from qa.retriever import Retriever
 from qa.types import Hit
@@ -51,7 +52,7 @@ def run(
     sets: Sequence[tuple[str, Sequence[EvalQuestion], Retriever]],
     variants: Sequence[Variant] | None = None,
     *,
-    top_k: int = 5,
+    top_k: int = TOP_K,
     models: dict[str, ReaderModel] | None = None,
 ) -> list[VariantRow]:
     variants = list(variants or default_variants())

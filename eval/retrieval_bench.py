@@ -21,11 +21,12 @@ from index.build import build_documents
 from index.chunking import ChunkSettings
 from index.dense import StoreSpec
 from index.embed import Embedder
+from index.errors import QAError
 from index.reader import parse_document
 from index.store import Index
-from qa.errors import QAError
-from qa.retriever import FusionSettings, Retriever
-from qa.types import Document
+from index.types import Document
+from qa.fusion import FusionSettings
+from qa.retriever import Retriever
 
 log = logging.getLogger(__name__)
 

@@ -238,7 +238,7 @@ def _documents(texts: Sequence[str]) -> list[tuple[Any, list[Any]]]:
     """Made-up documents of :data:`PER_DOC` passages each, the passages' offsets true to the documents."""
     import hashlib
 
-    from qa.types import Document, Passage, Sentence
+    from index.types import Document, Passage, Sentence
 
     out = []
     for d, start in enumerate(range(0, len(texts), PER_DOC)):

@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from eval.retrieval_bench import beir_documents
+from index.atomic import write_file
 from index.build import passage_text
 from index.chunking import ChunkSettings, chunk
 from index.embed import Embedder
+from index.errors import QAError
 from index.reader import parse_document, read_documents
-from qa.errors import QAError
-from qa.types import Document
+from index.types import Document
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +101,7 @@ def real_corpus(shared: Path, embedder: Embedder, cache_dir: Path, chunking: Chu
         started = time.perf_counter()
         block = embedder.encode(texts[start : start + BLOCK], batch_size=64)
         rate = len(block) / max(time.perf_counter() - started, 1e-9)
-        tmp = file.with_suffix(".tmp.npy")
-        np.save(tmp, block.astype(np.float32))
-        tmp.replace(file)
+        write_file(file, lambda f, b=block: np.save(f, b.astype(np.float32), allow_pickle=False))
         blocks.append(block)
         log.info("embedded block %d (%d passages at %.0f/s)", number, len(block), rate)
     rate_file = folder / "rate.json"

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.errors import QAError
+from index.errors import QAError
 
 SETS_DIR = Path(__file__).resolve().parent / "sets"
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.errors import QAError
+from index.errors import QAError
 
 TRAIN_TITLES = frozenset(
     {

@@ -28,10 +28,11 @@ from tqdm import tqdm
 
 from eval import squad
 from eval.squad_metrics import raw_scores, squad_scores
+from index.errors import QAError
+from index.passages import Context
 from qa.confidence import Confidence, decide
-from qa.errors import QAError
 from qa.reader_model import ReaderModel
-from qa.reading import Context, GroupReading, make_windows, read_windows
+from qa.reading import GroupReading, make_windows, read_windows
 
 # Published figures, for orientation only: other data (the whole dev set, the hidden test set).
 # deepset/minilm-uncased-squad2 model card: EM/F1 as verified on the HF hub (76.1921 / 79.5483); the
@@ -107,7 +108,10 @@ def _read(context: Context, r: GroupReading | None) -> Read:
 
 
 def predictions_at(reads: dict[str, Read], confidence: Confidence) -> dict[str, str]:
-    return {qid: r.text if decide({"answer_vs_null": r.score}, confidence)[0] else "" for qid, r in reads.items()}
+    return {
+        qid: r.text if decide(confidence.probability({"answer_vs_null": r.score}), confidence) else ""
+        for qid, r in reads.items()
+    }
 
 
 def best_threshold(reads: dict[str, Read], questions: Sequence[squad.SquadQuestion]) -> tuple[float, float]:

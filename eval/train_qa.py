@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import random
 import sys
 import time
@@ -36,13 +35,15 @@ import numpy as np
 from eval import squad
 from eval.qa_data import Group, fingerprint, squad2_train_groups, squad_groups
 from eval.train_curve import curve_groups, measure
-from qa.errors import QAError
+from index.atomic import write_file
+from index.embed import DEFAULT_MODEL
+from index.errors import QAError
 from qa.reader_model import READER_DIR, ReaderModel, cpu_has_bf16, save_reader_model, sha256_file
 from qa.reading import Windows, WindowSettings, WindowTokenizer, allowed_positions, make_windows
 
 log = logging.getLogger(__name__)
 
-BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+BASE_MODEL = DEFAULT_MODEL  # the embedder is the base the reader is fine-tuned from
 CHECKPOINT = "checkpoint.pt"
 CURVE = "curve.jsonl"
 RESTART_WARMUP = 100  # batches over which a fresh optimiser (continuing from exported weights) warms up
@@ -399,9 +400,8 @@ class Trainer:
         state["curve"] = [*state["curve"], point]
         state["loss_sum"], state["loss_n"] = 0.0, 0
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.work_dir / f".{CHECKPOINT}.tmp-{os.getpid()}"
-        torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(), "state": state}, tmp)
-        os.replace(tmp, self.work_dir / CHECKPOINT)
+        checkpoint = {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "state": state}
+        write_file(self.work_dir / CHECKPOINT, lambda f: torch.save(checkpoint, f))
         with (self.work_dir / CURVE).open("a", encoding="utf-8") as f:
             f.write(json.dumps(point) + "\n")
         self.say(f"train-reader: checkpoint at batch {state['batch']:,}: {json.dumps(point)}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from qa.types import Document
+from index.types import Document
 
 MIN_DOCUMENTS = 3  # a line in this many documents is boilerplate
 MIN_CHARS = 3  # shorter lines ("-", "|", "**") say nothing either way

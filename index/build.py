@@ -25,14 +25,14 @@ import numpy as np
 from index.chunking import ChunkSettings, chunk
 from index.dense import StoreSpec
 from index.embed import Embedder
+from index.errors import DocumentError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, QAError
 from index.folder import atomic_folder, build_lock, recover, write_error, write_manifest
 from index.limits import ReadLimits
 from index.reader import ReadMemory, read_documents
 from index.resume import CHUNK_PASSAGES, Embedded, discard, embed_resumable, journal_dir
 from index.store import FORMAT_VERSION, Index, read_manifest
+from index.types import Document, Passage
 from index.write import DocPlan, passage_text, write_contents
-from qa.errors import DocumentError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, QAError
-from qa.types import Document, Passage
 
 log = logging.getLogger(__name__)
 

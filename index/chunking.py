@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from index.markdown import ATX, FENCE, LIST_ITEM, SETEXT, TABLE_CELLS, TABLE_SEP, THEMATIC
 from index.titles import first_title_line, iter_lines, looks_like_title
-from qa.types import Document, Passage, Sentence
+from index.types import Document, Passage, Sentence
 
 
 @dataclass(frozen=True, slots=True)

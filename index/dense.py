@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Protocol
 import faiss
 import numpy as np
 
-from qa.errors import IndexCorruptError
+from index.errors import IndexCorruptError
 
 log = logging.getLogger(__name__)
 

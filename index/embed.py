@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,9 +48,6 @@ class Embedder:
         return self._model
 
     def _load(self) -> Any:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         path = self._path or _bundled_path(self.name)
         spec = _plain_spec(Path(path))
         engine = self.engine if spec else "sentence-transformers"
@@ -62,7 +58,8 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        return SentenceTransformer(path, device=self._device or _default_device("torch"))
+        # A local folder, never the Hub: nothing is downloaded at run time.
+        return SentenceTransformer(path, device=self._device or _default_device("torch"), local_files_only=True)
 
     @property
     def dimension(self) -> int:

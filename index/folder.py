@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from qa.errors import IndexBusyError, IndexCorruptError, IndexWriteError
-from qa.types import Document, Passage, Sentence
+from index.atomic import fsync_tree, swap_folder, temp_path, write_file
+from index.errors import IndexBusyError, IndexCorruptError, IndexWriteError
+from index.types import Document, Passage, Sentence
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,13 @@ def atomic_folder(index_dir: Path) -> Iterator[Path]:
     index), on any error (disk full, ^C) it is removed and ``index_dir`` is left as it was."""
     parent = index_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{index_dir.name}.tmp-{os.getpid()}"
+    tmp = temp_path(index_dir)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp
-        _fsync_tree(tmp)
-        _swap(tmp, index_dir)
+        fsync_tree(tmp)
+        swap_folder(tmp, index_dir)
     except BaseException as err:
         full = isinstance(err, OSError) and disk_full(err, parent)  # before the copy's space is given back
         shutil.rmtree(tmp, ignore_errors=True)
@@ -60,7 +61,7 @@ def atomic_folder(index_dir: Path) -> Iterator[Path]:
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_file(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
 
 
 def disk_full(err: OSError, folder: Path) -> bool:
@@ -74,19 +75,6 @@ def disk_full(err: OSError, folder: Path) -> bool:
         return "requested and" in str(err) or shutil.disk_usage(folder).free < 1024 * 1024
     except OSError:
         return False
-
-
-def _swap(new: Path, target: Path) -> None:
-    """Put ``new`` in place of ``target``; the old one is moved aside first and removed after."""
-    if not target.exists():
-        os.rename(new, target)
-        return
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
-    shutil.rmtree(old, ignore_errors=True)
-    os.rename(target, old)
-    os.rename(new, target)
-    _fsync_dir(target.parent)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def recover(index_dir: Path) -> None:
@@ -128,23 +116,6 @@ def recover_if_idle(index_dir: Path) -> None:
             recover(index_dir)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for file in folder.rglob("*"):
-        if file.is_file():
-            with open(file, "rb") as f:
-                os.fsync(f.fileno())
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def write_error(index_dir: Path, err: OSError) -> IndexWriteError:

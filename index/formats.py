@@ -10,7 +10,7 @@ and fonts, and ``pdfplumber``'s table finder (MIT) its ruled tables, from which 
 recovers headings, tables, columns and paragraphs; ``pypdf`` (BSD-3) reads its outline, metadata and
 encryption; ``selectolax`` (MIT, the Lexbor parser, fast and tolerant of broken markup) walks HTML;
 ``python-docx`` (MIT) reads paragraphs with their styles and tables in body order. Each turns a bad
-file into :class:`~qa.errors.DocumentError` naming it, never a traceback.
+file into :class:`~index.errors.DocumentError` naming it, never a traceback.
 
 Each is bounded by :class:`~index.limits.ReadLimits`, checked before the work they bound: a Word file's
 members by the sizes its zip directory declares (``zipfile`` never unpacks a member past its declared
@@ -23,13 +23,13 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.errors import DocumentError
 from index.limits import ReadLimits, mb
-from index.markdown import TABLE_CELLS
-from qa.errors import DocumentError
+from index.markdown import TABLE_CELLS, join_blocks
 
 log = logging.getLogger(__name__)
 
@@ -82,22 +82,6 @@ def check_chars(path: Path, chars: int, limits: ReadLimits) -> None:
 def _first_line(err: Exception) -> str:
     text = str(err).strip().splitlines()
     return text[0][:200] if text else "no detail"
-
-
-def _join(blocks: Iterable[str]) -> str:
-    """Blocks apart by a blank line, except that the items of a list and the rows of a table stay together."""
-    out: list[str] = []
-    previous = ""
-    for block in blocks:
-        if not block.strip():
-            continue
-        if out:
-            items = block.startswith("- ") and previous.startswith("- ")
-            together = items or (TABLE_CELLS in block and TABLE_CELLS in previous)
-            out.append("\n" if together else "\n\n")
-        out.append(block)
-        previous = block
-    return "".join(out) + "\n"
 
 
 def _squash(text: str) -> str:
@@ -235,7 +219,7 @@ def _html(path: Path, data: bytes, limits: ReadLimits) -> Extracted:
     out = _Blocks()
     _walk_html(root, out)
     out.flush()
-    return Extracted(_join(out.blocks), title, "html")
+    return Extracted(join_blocks(out.blocks), title, "html")
 
 
 def _walk_html(root: object, out: _Blocks) -> None:
@@ -337,7 +321,7 @@ def _docx(path: Path, data: bytes, limits: ReadLimits) -> Extracted:
         blocks.append(_docx_prefix(style) + text)
     core_title = document.core_properties.title
     title = _squash(core_title) if core_title and core_title.strip() else None
-    return Extracted(_join(blocks), title, "docx")
+    return Extracted(join_blocks(blocks), title, "docx")
 
 
 def _docx_prefix(style: str) -> str:

@@ -14,11 +14,11 @@ from pathlib import Path
 from index.build import status
 from index.chunking import ChunkSettings
 from index.dense import StoreSpec
+from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, QAError, SourcesGoneError
 from index.limits import ReadLimits
 from index.reader import ReadMemory
 from index.sources import sources_for
 from index.store import Index
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, QAError, SourcesGoneError
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ import Stemmer
 log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
 
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from index.errors import IndexCorruptError, QAError
 from index.lexical import tokenize
 from index.search import Candidates
-from qa.errors import IndexCorruptError, QAError
 
 log = logging.getLogger(__name__)
 

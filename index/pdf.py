@@ -30,52 +30,23 @@ import io
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from index import pdf_words
-from index.formats import _join
+from index.errors import DocumentError
 from index.limits import ReadLimits
-from index.markdown import TABLE_CELLS
+from index.markdown import TABLE_CELLS, join_blocks
+from index.pdf_lines import Line, Row, Table
 from index.pdf_margins import drop_running_lines
 from index.pdf_words import tidy_table
-from qa.errors import DocumentError
 
 log = logging.getLogger(__name__)
 
 _BULLET = re.compile(r"[•◦▪‣●■○·*–\uf0b7\uf0a7-]\s+(?=\S)")
 _NUMBERED = re.compile(r"\(?\d{1,2}[.)]\s+(?=\S)")
 _ENDS_SENTENCE = ".!?:;"
-
-
-@dataclass(slots=True)
-class Line:
-    """Words printed on one line (of a column, or one cell): its text, box, font size and weight."""
-
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
-    bold: bool
-    lead: float  # the width of its first word: would it have fitted at the end of the line before?
-    page: int = 0
-    region: str = ""  # the column (or the page's single column) it is read in
-    level: int = 0  # heading level, 0 for body text
-    edge: float = 0.0  # the right edge of its region's text
-    bullet: bool = False  # a list item's first line (its bullet drawn as a shape beside it)
-
-
-@dataclass(slots=True)
-class Table:
-    rows: list[list[str]]
-    top: float
-
-
-Row = list[Line]  # the lines printed side by side at one height of a page, left to right
 
 
 def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, str | None]:
@@ -377,7 +348,7 @@ def _wraps(a: Line, b: Line) -> bool:
 
 def _write(stream: list[Line | Table]) -> str:
     """Blocks in Markdown-like lines (``## Heading``, paragraphs, ``- item``, ``cell | cell``) joined by
-    :func:`index.formats._join`."""
+    :func:`index.markdown.join_blocks`."""
     stream = [item for item in stream if isinstance(item, Table) or item.text.strip()]
     lines = [item for item in stream if isinstance(item, Line)]
     edges: dict[str, float] = {}
@@ -412,7 +383,7 @@ def _write(stream: list[Line | Table]) -> str:
             paragraph = text
         before = item
     blocks.append(paragraph)
-    return _join(blocks)
+    return join_blocks(blocks)
 
 
 def _spacing(lines: list[Line]) -> float:

@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from index.pdf import Row, Table
+    from index.pdf_lines import Row, Table
 
 _URL = r"(?:(?:https?|file|ftp)://|www\.)\S+"
 _DATE = r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}"

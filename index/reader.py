@@ -23,12 +23,12 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
+from index.errors import DocumentError, NoDocumentsError
 from index.formats import EXTRACTORS, SUFFIXES, TEXT_SUFFIXES, Extracted, check_chars
 from index.limits import ReadLimits, mb
 from index.sandbox import ExtractionWorker
 from index.titles import document_title, opening_date
-from qa.errors import DocumentError, NoDocumentsError
-from qa.types import Document
+from index.types import Document
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from index.atomic import write_file
 from index.embed import Embedder
 from index.folder import disk_full
 
@@ -137,16 +138,10 @@ def _load(file: Path, rows: int) -> np.ndarray | None:
 
 
 def _save(file: Path, vectors: np.ndarray) -> None:
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            np.save(f, vectors, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, file)
+        write_file(file, lambda f: np.save(f, vectors, allow_pickle=False))
     except OSError as err:
         full = disk_full(err, file.parent)
-        tmp.unlink(missing_ok=True)
         if full and err.errno != errno.ENOSPC:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from err
         raise

@@ -31,9 +31,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from index.errors import DocumentError
 from index.formats import EXTRACTORS, Extracted, extract
 from index.limits import ReadLimits, mb
-from qa.errors import DocumentError
 
 log = logging.getLogger(__name__)
 

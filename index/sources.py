@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.errors import SourcesGoneError
+from index.errors import SourcesGoneError
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from index.boilerplate import repeated_lines
 from index.dense import DENSE, FaissStore
+from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.folder import (
     BM25_DIR,
     DOCUMENTS,
@@ -39,8 +40,7 @@ from index.folder import (
 )
 from index.lexical import LexicalIndex
 from index.search import LocalSearch, SearchBackend
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from qa.types import Document, Passage
+from index.types import Document, Passage
 
 log = logging.getLogger(__name__)
 

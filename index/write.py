@@ -29,10 +29,10 @@ from index.folder import (
     write_jsonl,
 )
 from index.lexical import LexicalIndex
+from index.passages import passage_context
 from index.resume import Embedded
 from index.store import Index
-from qa.reading import passage_context
-from qa.types import Document, Passage
+from index.types import Document, Passage
 
 log = logging.getLogger(__name__)
 

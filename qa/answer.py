@@ -20,23 +20,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from index.lexical import tokenize
+from index.passages import Context, passage_context
 from index.store import Index
+from index.types import Passage, Sentence
 from qa.answer_type import fits
 from qa.confidence import Confidence, decide, default_confidence
-from qa.errors import InvalidQueryError
+from qa.fusion import TOP_K
 from qa.language import script_of
-from qa.questions import clean_question
 from qa.reader_model import ReaderModel, default_reader_model
-from qa.reading import READER_SCORES, GroupReading, make_windows, passage_context, read_windows
+from qa.reading import READ_PASSAGES, READER_SCORES, GroupReading, make_windows, read_windows
 from qa.retriever import Retriever
 from qa.spans import counted, trim_markup, with_quantity, within_one_cell
-from qa.types import Answer, Hit, Passage, Result, Sentence
+from qa.types import Answer, Hit, Result
 
 __all__ = ["READ_PASSAGES", "SCORES", "Reader", "Reading", "answer", "read", "reader_for", "sentence_of"]
-
-# How many retrieved passages the reader reads at most (the rest are returned as further reading): the
-# number it was trained and calibrated with; reading more costs time and shifts its no-answer odds.
-READ_PASSAGES = 5
 
 
 # What the confidence model may read: the reader's own scores, how close the retrieved passages came to
@@ -65,26 +62,29 @@ def missing_terms(question: str, context: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What the reader read for one question: the group reading (None: nothing to read) and its
-    calibrated confidence."""
+    """What the reader read for one question: the passages as it read them (``contexts``, one per hit
+    read), the group reading (None: nothing to read), the named scores the confidence model reads and the
+    calibrated confidence computed from them."""
 
     question: str
     hits: tuple[Hit, ...]
     group: GroupReading | None
     confidence: float
-    missing_terms: float = 0.0  # the question's names and numbers that the passage answered from never mentions
+    scores: dict[str, float] | None = None  # every score of :data:`SCORES` by name (None when nothing was read)
+    contexts: tuple[Context, ...] = ()
 
-    @property
-    def scores(self) -> dict[str, float] | None:
-        """Every score of :data:`SCORES` by name (None when nothing was read)."""
-        if self.group is None:
-            return None
-        dense = [h.dense_score or 0.0 for h in self.hits]
-        return self.group.features | {
-            "passage_dense": dense[self.group.context],
-            "top_dense": max(dense),
-            "missing_terms": self.missing_terms,
-        }
+
+def reading_scores(group: GroupReading | None, hits: Sequence[Hit], missing: float) -> dict[str, float] | None:
+    """Every score of :data:`SCORES` by name for a group reading of ``hits`` (None when nothing was read);
+    ``missing`` is :func:`missing_terms` of the passage answered from."""
+    if group is None:
+        return None
+    dense = [h.dense_score or 0.0 for h in hits]
+    return group.features | {
+        "passage_dense": dense[group.context],
+        "top_dense": max(dense),
+        "missing_terms": missing,
+    }
 
 
 def sentence_of(doc_text: str, passage: Passage, start: int, end: int) -> Sentence:
@@ -144,28 +144,30 @@ class Reader:
             for i, r in zip(readable, read_windows(windows, starts, ends, model.settings, len(readable)), strict=True):
                 found[i] = r
         out = []
-        for i, (question, h) in enumerate(zip(questions, hits, strict=True)):
+        for i, ((question, contexts), h) in enumerate(zip(groups, hits, strict=True)):
             group = found.get(i)
             missing = 0.0
             if group is not None:
-                p = h[group.context].passage
-                doc = self.index.documents[p.doc_id]
-                missing = missing_terms(question, f"{doc.title}\n{passage_context(doc.context_title, p).text}")
-            reading = Reading(question, tuple(h), group, 0.0, missing)
-            scores = reading.scores
+                doc = self.index.documents[h[group.context].passage.doc_id]
+                missing = missing_terms(question, f"{doc.title}\n{contexts[group.context].text}")
+            scores = reading_scores(group, h, missing)
             confidence = 0.0 if scores is None else self.confidence.probability(scores)
-            out.append(replace(reading, confidence=confidence))
+            out.append(Reading(question, tuple(h), group, confidence, scores, tuple(contexts)))
         return out
 
-    def decide(self, reading: Reading, threshold: float | None = None) -> Result:
+    def decide(
+        self, reading: Reading, threshold: float | None = None, timings: dict[str, float] | None = None
+    ) -> Result:
         """The answer ``reading`` gives, or an abstention when its confidence is not above ``threshold``
-        (default: the confidence model's operating point for the question's script, :func:`qa.language.script_of`)."""
-        answers, p = decide(reading.scores, self.confidence, threshold, script_of(reading.question))
-        if not answers:
-            return Result(reading.question, True, None, reading.hits, p)
+        (default: the confidence model's operating point for the question's script, :func:`qa.language.script_of`).
+        ``timings`` (milliseconds by stage) go with the result."""
+        p = reading.confidence
+        taken = dict(timings or {})
+        if not decide(None if reading.scores is None else p, self.confidence, threshold, script_of(reading.question)):
+            return Result(reading.question, True, None, reading.hits, p, taken)
         answer = self.answer_of(reading)
         band = self.confidence.band(p, fits=fits(reading.question, answer.text))
-        return Result(reading.question, False, replace(answer, band=band), reading.hits, p)
+        return Result(reading.question, False, replace(answer, band=band), reading.hits, p, taken)
 
     def answer_of(self, reading: Reading, band: str = "possible") -> Answer:
         """The span a reading chose, as an answer with offsets into its document, shown in ``band``."""
@@ -174,7 +176,7 @@ class Reader:
         hit = reading.hits[r.context]
         p = hit.passage
         doc = self.index.documents[p.doc_id]
-        start, end = passage_context(doc.context_title, p).document_offset(r.start, r.end, p.start)
+        start, end = reading.contexts[r.context].document_offset(r.start, r.end, p.start)
         start, end = trim_markup(doc.text, *within_one_cell(doc.text, p, start, end))
         start, end = counted(reading.question, doc.text, sentence_of(doc.text, p, start, end), start, end)
         start, end = with_quantity(doc.text, start, end)
@@ -210,7 +212,7 @@ def read(
     questions: Sequence[str],
     retriever: Retriever,
     *,
-    top_k: int = 5,
+    top_k: int = TOP_K,
     reader: Reader | None = None,
     mode: str = "hybrid",
 ) -> tuple[list[Reading], dict[str, float]]:
@@ -218,9 +220,6 @@ def read(
     the questions, searching and reading. ``mode`` picks the retrieval (``hybrid``, ``bm25``, ``dense``)."""
     if isinstance(questions, str):
         raise TypeError("answer takes a batch of questions: pass [question]")
-    for q in questions:
-        if not clean_question(q):
-            raise InvalidQueryError("the question is empty; ask something in words")
     if not questions:
         return [], {}
     reader = reader or reader_for(retriever.index)
@@ -239,7 +238,7 @@ def answer(
     questions: Sequence[str],
     retriever: Retriever,
     *,
-    top_k: int = 5,
+    top_k: int = TOP_K,
     threshold: float | None = None,
     reader: Reader | None = None,
     mode: str = "hybrid",
@@ -250,8 +249,4 @@ def answer(
     """
     reader = reader or reader_for(retriever.index)
     readings, timings = read(questions, retriever, top_k=top_k, reader=reader, mode=mode)
-    out = []
-    for reading in readings:
-        r = reader.decide(reading, threshold)
-        out.append(Result(r.question, r.no_answer, r.answer, r.passages, r.confidence, dict(timings)))
-    return out
+    return [reader.decide(reading, threshold, timings) for reading in readings]

@@ -9,34 +9,30 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 
-from qa.errors import QAError
+from index.errors import QAError
+from qa import wiring
+from qa.console import EXIT_ERROR, EXIT_USAGE, Parser, port, positive_int, show_progress
+from qa.fusion import TOP_K
 from qa.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from index.build import BuildReport
+    from index.reader import ReadMemory
     from index.store import Index
 
 log = logging.getLogger("qa")
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
-
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="qa", description="Offline question answering over civic documents.")
+    parser = Parser(prog="qa", description="Offline question answering over civic documents.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("index", help="build or update the index (only changed documents are embedded)")
     p.add_argument(
@@ -47,32 +43,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and embed everything")
+    p.set_defaults(handler=cmd_index)
 
     p = sub.add_parser("search", help="print the passages that best match a question")
+    p.set_defaults(handler=cmd_search)
     p.add_argument("question")
-    p.add_argument("--k", type=positive_int, default=5, help="how many passages (default 5)")
+    p.add_argument("--k", type=positive_int, default=TOP_K, help=f"how many passages (default {TOP_K})")
     p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
 
     p = sub.add_parser("serve", help="start the web app, building the index first when missing or stale")
+    p.set_defaults(handler=cmd_serve)
     p.add_argument(
         "paths", nargs="*", type=Path, help="documents to serve (default: the index's own sources, else the seeds)"
     )
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, help="port (default 8000)")
+    p.add_argument("--port", type=port, help="port (default 8000)")
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
     p.add_argument("--watch", action="store_true", help="re-index added, changed and deleted documents as they change")
 
     p = sub.add_parser("ask", help="answer a question from the documents")
+    p.set_defaults(handler=cmd_ask)
     p.add_argument("question")
-    p.add_argument("--k", type=positive_int, default=5, help="passages to read (default 5)")
+    p.add_argument("--k", type=positive_int, default=TOP_K, help=f"passages to read (default {TOP_K})")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
 
     p = sub.add_parser("feedback", help="readers' Right/Wrong feedback on answers")
-    fb = p.add_subparsers(dest="feedback", required=True, parser_class=_Parser)
+    fb = p.add_subparsers(dest="feedback", required=True, parser_class=Parser)
     e = fb.add_parser("export", help="write the feedback as eval-set JSONL, the wrong answers marked for review")
+    e.set_defaults(handler=cmd_feedback)
     e.add_argument(
         "--index", type=Path, help="index folder whose feedback to export (default: $QA_INDEX_DIR or .index)"
     )
@@ -80,25 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from eval.commands import register  # eval, bench, train-reader: the one entry point into eval/
 
-    register(sub, _Parser, positive_int)
+    register(sub)
     return parser
-
-
-def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
-
-def _port(value: str) -> int:
-    number = positive_int(value)
-    if number > 65535:
-        raise argparse.ArgumentTypeError(f"must be at most 65535, got {number}")
-    return number
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,15 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qa: error: bad setting in the environment: {_first_line(err)}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        handlers = {
-            "index": cmd_index,
-            "search": cmd_search,
-            "ask": cmd_ask,
-            "serve": cmd_serve,
-            "feedback": cmd_feedback,
-        }
-        handler = getattr(args, "handler", None) or handlers[args.command]
-        return int(handler(args, settings))
+        return int(args.handler(args, settings))
     except QAError as err:
         print(f"qa {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
@@ -142,38 +118,24 @@ def _first_line(err: Exception) -> str:
     return " ".join(lines[:3])
 
 
-def show_progress() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
 def _index_dir(args: argparse.Namespace, settings: Settings) -> Path:
     return args.index or settings.index_dir
 
 
-def embedder_for(settings: Settings, engine: str = "torch") -> Any:
-    from index.embed import Embedder
-
-    return Embedder(settings.model, settings.model_path, engine=engine)
-
-
 def build_index(
-    paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False, memory: Any = None
-) -> Any:
+    paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False, memory: ReadMemory | None = None
+) -> BuildReport:
     """Build or refresh ``index_dir`` from ``paths``; with none, from the sources the index was built from
     (the default corpus only for a new index). Raises ``SourcesGoneError`` when those are gone."""
-    from index.build import build
     from index.sources import sources_for
 
-    return build(
+    return wiring.build_index(
         sources_for(paths, index_dir, settings.docs),
         index_dir,
-        embedder=embedder_for(settings),
-        chunking=settings.chunk_settings(),
-        store=settings.store_spec(),
+        settings,
         rebuild=rebuild,
-        progress=show_progress(),
-        limits=settings.read_limits(),
         memory=memory,
+        progress=show_progress(),
         on_stage=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
     )
 
@@ -200,15 +162,6 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def load_retriever(index_dir: Path, settings: Settings, engine: str = "torch") -> Any:
-    from index.store import Index
-    from qa.retriever import Retriever
-
-    embedder = embedder_for(settings, engine)
-    index = Index.load(index_dir, model_name=embedder.name)
-    return Retriever(index, embedder, settings.fusion_settings())
-
-
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from qa.questions import clean_question
 
@@ -216,7 +169,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not args.question:
         print("qa search: error: the question is empty; ask something in words", file=sys.stderr)
         return EXIT_USAGE
-    retriever = load_retriever(_index_dir(args, settings), settings, engine="numpy")  # one query: start fast
+    retriever = wiring.retriever(settings, _index_dir(args, settings), engine="numpy")  # one query: start fast
     hits = retriever.search([args.question], args.k, mode=args.mode)[0]
     if args.json:
         rows = [
@@ -253,7 +206,6 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.answer import answer, reader_for
     from qa.questions import clean_question
 
     args.question = clean_question(args.question)
@@ -263,15 +215,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     # One question from a terminal: "auto" runs the networks in NumPy, which starts in a second where
     # importing torch takes several (same weights, float32); a precision set explicitly is honoured.
     precision = "numpy" if settings.reader_precision == "auto" else settings.reader_precision
-    retriever = load_retriever(_index_dir(args, settings), settings, "numpy" if precision == "numpy" else "torch")
-    reader = reader_for(retriever.index, precision, settings.reader_passages)
-    threshold = settings.decision_threshold()
-    result = answer([args.question], retriever, top_k=args.k, threshold=threshold, reader=reader)[0]
+    engine = "numpy" if precision == "numpy" else "torch"
+    qa = wiring.assistant(settings, _index_dir(args, settings), engine=engine, precision=precision)
+    result = qa.ask([args.question], top_k=args.k)[0]
     if args.json:
         from web.schemas import AskResponse  # the /ask shape: pydantic only, no FastAPI
 
         took = sum(result.timings.values())
-        print(AskResponse.of(result, took, retriever.index).model_dump_json(indent=2))
+        print(AskResponse.of(result, took, qa.index).model_dump_json(indent=2))
         return 0
     if result.answer is None:
         print(f"These documents don't say (confidence {result.confidence:.0%}). Related passages:")
@@ -325,9 +276,9 @@ def prepare_serve(paths: Sequence[Path], index_dir: Path, settings: Settings) ->
         index_dir,
         default=settings.docs,
         model_name=settings.model,
-        chunking=settings.chunk_settings(),
-        store=settings.store_spec(),
-        limits=settings.read_limits(),
+        chunking=wiring.chunking(settings),
+        store=wiring.store_spec(settings),
+        limits=wiring.read_limits(settings),
         memory=memory,
     )
     if ready.warning:
@@ -350,9 +301,9 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     lines = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases)
     review = sum(1 for c in cases if c.get("review"))
     if args.out:
-        tmp = args.out.with_name(f".{args.out.name}.tmp")
-        tmp.write_text(lines, encoding="utf-8")
-        tmp.replace(args.out)
+        from index.atomic import write_file
+
+        write_file(args.out, lines)
     else:
         sys.stdout.write(lines)
     where = f" to {args.out}" if args.out else ""

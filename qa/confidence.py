@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.errors import ReaderModelError
+from index.atomic import write_file
+from index.errors import ReaderModelError
 
 CALIBRATION_PATH = Path(__file__).resolve().parent / "models" / "calibration.json"
 WITHIN_SPREAD = 4.0  # how far (in fitted standard deviations) the model reads its inputs
@@ -261,24 +262,21 @@ def default_confidence() -> Confidence:
 
 
 def write_confidence(confidence: Confidence, path: Path = CALIBRATION_PATH) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(confidence.to_json(), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_file(path, json.dumps(confidence.to_json(), indent=2) + "\n")
     default_confidence.cache_clear()
 
 
 def decide(
-    scores: Mapping[str, float] | None, confidence: Confidence, threshold: float | None = None, script: str = "en"
-) -> tuple[bool, float]:
-    """The reader's one decision: (answer?, calibrated probability of being right).
+    probability: float | None, confidence: Confidence, threshold: float | None = None, script: str = "en"
+) -> bool:
+    """The reader's one decision: answer, or abstain?
 
-    ``scores`` are a reading's named scores (None: nothing was read). It answers when the probability
-    is above ``threshold`` (default: the confidence model's operating point for a question in ``script``,
-    :meth:`Confidence.threshold_for`); a threshold of 0 or less never abstains. Serving, evaluation and the
-    SQuAD benchmark all decide here.
+    ``probability`` is the calibrated probability that a reading's answer is right (:meth:`Confidence.probability`
+    of its scores; None: nothing was read). It answers when the probability is above ``threshold`` (default: the
+    confidence model's operating point for a question in ``script``, :meth:`Confidence.threshold_for`); a
+    threshold of 0 or less never abstains. Serving, evaluation and the SQuAD benchmark all decide here.
     """
-    if scores is None:
-        return False, 0.0
-    p = confidence.probability(scores)
+    if probability is None:
+        return False
     t = confidence.threshold_for(script) if threshold is None else threshold
-    return (t <= 0 or p > t), p
+    return t <= 0 or probability > t

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from qa.errors import QAError
+from index.errors import QAError
 
 VERDICTS = ("right", "wrong")
 SCHEMA = """

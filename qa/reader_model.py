@@ -20,16 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
+import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-from qa.errors import ReaderModelError
+from index.atomic import fsync_tree, swap_folder, temp_path
+from index.errors import ReaderModelError
 from qa.reading import Windows, WindowSettings, WindowTokenizer
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,9 @@ READER_DIR = Path(__file__).resolve().parent / "models" / "reader"
 MANIFEST = "manifest.json"
 WEIGHTS = "model.safetensors"
 FILES = ("config.json", WEIGHTS, "tokenizer.json")
-PRECISIONS = ("auto", "bf16", "fp32", "int8", "numpy")
+# How the reader computes: auto = bf16 where the CPU has it, else fp32; int8 is quantised; numpy is fp32 without torch.
+Precision = Literal["auto", "bf16", "fp32", "int8", "numpy"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
 def sha256_file(path: Path) -> str:
@@ -162,8 +164,6 @@ def load_reader_model(path: Path = READER_DIR, precision: str = "auto", threads:
             return ReaderModel(path, network, tokenizer, settings, manifest, "numpy")
     except Exception as err:  # tokenizers raises a bare Exception for a damaged tokenizer.json
         raise ReaderModelError(path, f"cannot be loaded ({err}); retrain it with `qa train-reader`") from err
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     torch = _torch()
     from safetensors.torch import load_file
     from transformers import BertConfig, BertForQuestionAnswering
@@ -220,7 +220,9 @@ def save_reader_model(
     from safetensors.torch import save_file
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = temp_path(out)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in network.state_dict().items()}
     save_file(state, str(tmp / WEIGHTS))
     network.config.to_json_file(str(tmp / "config.json"))
@@ -236,12 +238,6 @@ def save_reader_model(
     tmp.chmod(0o755)
     for file in tmp.iterdir():
         file.chmod(0o644)
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    if old.exists():
-        import shutil
-
-        shutil.rmtree(old)
+    fsync_tree(tmp)
+    swap_folder(tmp, out)
     return full

@@ -9,44 +9,15 @@ backend (:mod:`index.search`: bm25s and FAISS on this machine, or a Milvus colle
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from index.embed import Embedder
+from index.errors import InvalidQueryError
 from index.store import Index
-from qa.errors import InvalidQueryError
+from qa.fusion import MODES, TOP_K, FusionSettings
 from qa.questions import clean_question
 from qa.types import Hit
-
-MODES = ("hybrid", "bm25", "dense")
-METHODS = ("rrf", "blend")
-
-
-@dataclass(frozen=True, slots=True)
-class FusionSettings:
-    """How BM25 and dense rankings are fused.
-
-    ``rrf``: score = w_bm25 / (rrf_k + rank_bm25) + w_dense / (rrf_k + rank_dense).
-    ``blend``: score = w_bm25 * bm25 / max(bm25) + w_dense * cosine.
-    ``candidates`` passages are taken from each retriever before fusing.
-
-    The default (blend, 0.5 : 1) was chosen with ``qa bench fusion`` on SciFact *train* qrels and
-    the civic *dev* questions: the best train nDCG@10 on a flat plateau (0.2 to 0.7), and as good
-    as BM25 alone at ranking the right civic document first.
-    """
-
-    method: str = "blend"
-    rrf_k: int = 60
-    bm25_weight: float = 0.5
-    dense_weight: float = 1.0
-    candidates: int = 100
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"unknown fusion method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if self.candidates < 1 or self.rrf_k < 0:
-            raise ValueError("candidates must be >= 1 and rrf_k >= 0")
 
 
 class Retriever:
@@ -54,7 +25,7 @@ class Retriever:
 
     def __init__(self, index: Index, embedder: Embedder, fusion: FusionSettings | None = None) -> None:
         if embedder.name != index.model_name:
-            from qa.errors import IndexMismatchError
+            from index.errors import IndexMismatchError
 
             raise IndexMismatchError(index.path, "model", embedder.name, index.model_name)
         self.index = index
@@ -62,7 +33,7 @@ class Retriever:
         self.fusion = fusion or FusionSettings()
 
     def search(
-        self, queries: Sequence[str], k: int = 5, *, mode: str = "hybrid", vectors: np.ndarray | None = None
+        self, queries: Sequence[str], k: int = TOP_K, *, mode: str = "hybrid", vectors: np.ndarray | None = None
     ) -> list[list[Hit]]:
         """The top ``k`` passages for each query, best first.
 

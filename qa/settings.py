@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from index.chunking import ChunkSettings
-    from index.dense import StoreSpec
-    from index.limits import ReadLimits
-    from index.store import Index
-    from qa.answer import Reader
-    from qa.retriever import FusionSettings
+from index.chunking import ChunkSettings
+from index.embed import DEFAULT_MODEL
+from index.limits import MB, ReadLimits
+from qa.fusion import FusionSettings
+from qa.reader_model import Precision
+from qa.reading import READ_PASSAGES
+
+# The library's dataclasses own every default; the settings only name them (QA_* variables).
+CHUNKING, FUSION, LIMITS = ChunkSettings(), FusionSettings(), ReadLimits()
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_ADMIN_KEY_CHARS = 32
@@ -30,28 +32,28 @@ class Settings(BaseSettings):
 
     index_dir: Path = Field(Path(".index"), description="The index folder")
     docs: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "seeds"], description="Default corpus")
-    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    model: str = DEFAULT_MODEL
     model_path: str | None = Field(None, description="Local folder of another sentence-transformers model")
-    target_chars: int = Field(700, ge=50)
-    overlap_chars: int = Field(150, ge=0)
+    target_chars: int = Field(CHUNKING.target_chars, ge=50)
+    overlap_chars: int = Field(CHUNKING.overlap_chars, ge=0)
     store: str = Field(
         "flat-ip",
         description="Where the search structures live: flat-ip (exact FAISS, default), hnsw-ip (FAISS HNSW, for "
         "large corpora), or milvus:<uri> (Milvus Lite file such as milvus:./milvus.db, or a server such as "
         "milvus:http://host:19530)",
     )
-    fusion: str = "blend"
-    rrf_k: int = Field(60, ge=0)
-    bm25_weight: float = Field(0.5, ge=0)
-    dense_weight: float = Field(1.0, ge=0)
-    candidates: int = Field(100, ge=1)
+    fusion: str = FUSION.method
+    rrf_k: int = Field(FUSION.rrf_k, ge=0)
+    bm25_weight: float = Field(FUSION.bm25_weight, ge=0)
+    dense_weight: float = Field(FUSION.dense_weight, ge=0)
+    candidates: int = Field(FUSION.candidates, ge=1)
     answer_threshold: float | None = Field(
         None,
         ge=0,
         le=1,
         description="Abstain at or below this confidence (default: the operating point stored with the calibration)",
     )
-    reader_precision: Literal["auto", "fp32", "bf16", "int8", "numpy"] = Field(
+    reader_precision: Precision = Field(
         "auto",
         description=(
             "How the reader computes: auto = bf16 where the CPU has it, else fp32 (and numpy for a one-shot"
@@ -59,7 +61,7 @@ class Settings(BaseSettings):
         ),
     )
     reader_passages: int = Field(
-        5, ge=1, le=20, description="Retrieved passages the reader reads (the rest are listed)"
+        READ_PASSAGES, ge=1, le=20, description="Retrieved passages the reader reads (the rest are listed)"
     )
     wrong_answer_cost: float | None = Field(
         None,
@@ -77,13 +79,25 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     max_question_chars: int = Field(1000, ge=1, description="Longest question the web app accepts")
     max_top_k: int = Field(20, ge=1, description="Most passages one web request may ask for")
-    max_file_mb: float = Field(10, gt=0, description="Larger documents are skipped (checked before reading)")
-    max_unpacked_mb: float = Field(50, gt=0, description="A Word file's parts may unpack to this much, each and all")
-    max_document_chars: int = Field(10_000_000, gt=0, description="A document's text may hold this many characters")
-    max_html_depth: int = Field(1000, gt=0, description="HTML elements may nest this deep (parse time: its square)")
-    max_pdf_pages: int = Field(2000, gt=0, description="A PDF may have this many pages")
-    extract_memory_mb: float = Field(1024, ge=256, description="Memory the worker reading a PDF/HTML/Word file may use")
-    extract_seconds: float = Field(120, gt=0, description="CPU seconds the worker may spend reading one such file")
+    max_file_mb: float = Field(
+        LIMITS.max_file_bytes / MB, gt=0, description="Larger documents are skipped (checked before reading)"
+    )
+    max_unpacked_mb: float = Field(
+        LIMITS.max_unpacked_bytes / MB, gt=0, description="A Word file's parts may unpack to this much, each and all"
+    )
+    max_document_chars: int = Field(
+        LIMITS.max_chars, gt=0, description="A document's text may hold this many characters"
+    )
+    max_html_depth: int = Field(
+        LIMITS.max_html_depth, gt=0, description="HTML elements may nest this deep (parse time: its square)"
+    )
+    max_pdf_pages: int = Field(LIMITS.max_pdf_pages, gt=0, description="A PDF may have this many pages")
+    extract_memory_mb: float = Field(
+        LIMITS.memory_bytes / MB, ge=256, description="Memory the worker reading a PDF/HTML/Word file may use"
+    )
+    extract_seconds: float = Field(
+        LIMITS.cpu_seconds, gt=0, description="CPU seconds the worker may spend reading one such file"
+    )
     watch: bool = Field(False, description="`qa serve` re-indexes changed documents as they change (--watch)")
     watch_debounce_ms: int = Field(500, ge=0, le=60_000, description="Wait this long for changes to settle")
     header_timeout_s: float = Field(
@@ -139,49 +153,6 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
-
-    def chunk_settings(self) -> ChunkSettings:
-        from index.chunking import ChunkSettings
-
-        return ChunkSettings(self.target_chars, self.overlap_chars)
-
-    def read_limits(self) -> ReadLimits:
-        from index.limits import MB, ReadLimits
-
-        return ReadLimits(
-            max_file_bytes=int(self.max_file_mb * MB),
-            max_unpacked_bytes=int(self.max_unpacked_mb * MB),
-            max_chars=self.max_document_chars,
-            max_html_depth=self.max_html_depth,
-            max_pdf_pages=self.max_pdf_pages,
-            memory_bytes=int(self.extract_memory_mb * MB),
-            cpu_seconds=self.extract_seconds,
-        )
-
-    def store_spec(self) -> StoreSpec:
-        from index.dense import StoreSpec
-
-        return StoreSpec.parse(self.store)
-
-    def decision_threshold(self) -> float | None:
-        """The threshold these settings ask for: ``QA_ANSWER_THRESHOLD``, else ``QA_WRONG_ANSWER_COST``'s
-        break-even, else None (the operating point stored with the calibration)."""
-        if self.answer_threshold is not None:
-            return self.answer_threshold
-        if self.wrong_answer_cost is not None:
-            return self.wrong_answer_cost / (1.0 + self.wrong_answer_cost)
-        return None
-
-    def reader(self, index: Index) -> Reader:
-        """The shipped reader of ``index`` with these settings' precision and passage count (kept per process)."""
-        from qa.answer import reader_for
-
-        return reader_for(index, self.reader_precision, self.reader_passages)
-
-    def fusion_settings(self) -> FusionSettings:
-        from qa.retriever import FusionSettings
-
-        return FusionSettings(self.fusion, self.rrf_k, self.bm25_weight, self.dense_weight, self.candidates)
 
 
 @lru_cache(maxsize=1)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 from index.lexical import tokenize
+from index.types import Passage, Sentence
 from qa.answer_type import NUMBER_WORDS
-from qa.types import Passage, Sentence
 
 
 def within_one_cell(text: str, passage: Passage, start: int, end: int) -> tuple[int, int]:

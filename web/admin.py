@@ -1,6 +1,6 @@
 """Admin endpoints, off unless ``admin_key`` is set: ``POST /admin/reload`` loads the index folder again.
 
-A reload builds a new :class:`~qa.retriever.Retriever` beside the one serving and swaps the app's
+A reload builds a new :class:`~qa.wiring.Assistant` beside the one serving and swaps the app's
 reference in one assignment: a request reads that reference once (:func:`web.deps.app_state`), so it
 is answered wholly from the old index or wholly from the new one, and none waits. An index that
 cannot be loaded leaves the old one serving and answers 503 with the reason.
@@ -23,7 +23,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Request
 
 from index.store import Index
-from qa.retriever import Retriever
 from qa.settings import Settings
 from web.deps import Served, examples_for
 from web.limits import RateGuard
@@ -52,11 +51,11 @@ def check_key(configured: str | None, given: str | None, guard: RateGuard | None
 def reload_index(served: Served, settings: Settings) -> Index:
     """Load ``settings.index_dir`` again and serve it; on a typed error the old index keeps serving."""
     with served.reload_lock:
-        old = served.retriever
+        old = served.assistant
         index = Index.load(settings.index_dir, model_name=old.embedder.name)
-        retriever = Retriever(index, old.embedder, old.fusion)
-        examples = examples_for(settings, retriever)
-        served.retriever = retriever  # the one assignment readers see (the examples follow it at once)
+        assistant = old.on(index, settings)
+        examples = examples_for(settings, assistant)
+        served.assistant = assistant  # the one assignment readers see (the examples follow it at once)
         served.examples = examples
     log.info("reloaded the index at %s: %d documents", settings.index_dir, len(index.documents))
     return index

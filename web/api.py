@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from qa.fusion import TOP_K
 from qa.settings import Settings
 from web.deps import AppState, answer_question, app_state, note_question, require_json
 from web.schemas import (
@@ -57,7 +58,7 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
     def search(
         state: State,
         q: Annotated[str, Query(min_length=1, max_length=settings.max_question_chars)],
-        k: Annotated[int, Query(ge=1, le=settings.max_top_k)] = 5,
+        k: Annotated[int, Query(ge=1, le=settings.max_top_k)] = TOP_K,
     ) -> list[PassageOut]:
         return [PassageOut.of(hit, state.index) for hit in state.retriever.search([q], k)[0]]
 
@@ -72,7 +73,7 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
     @api.get("/healthz", response_model=Health, responses=UNAVAILABLE, summary="Index and model in use")
     def healthz(state: State, request: Request) -> Health:
         index = state.index
-        reader = state.settings.reader(index).model
+        reader = state.assistant.reader.model
         watcher = getattr(request.app.state, "watcher", None)
         seconds = index.manifest.get("build_seconds")
         return Health(

@@ -13,18 +13,17 @@ from fastapi_offline import FastAPIOffline
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from index.build import BuildReport, build
+from index.build import BuildReport
 from index.embed import Embedder
 from index.reader import ReadMemory
 from index.store import Index
-from qa.answer import answer
+from qa import wiring
 from qa.feedback import FeedbackStore, feedback_path
-from qa.retriever import Retriever
 from qa.settings import Settings, get_settings
 from web import admin, api, errors, feedback
 from web.admin import reload_index
 from web.batching import MicroBatcher
-from web.deps import WEB, Served, answer_batch, examples_for
+from web.deps import WEB, Served, examples_for
 from web.middleware import AccessLog, AllowedHosts, BodyLimit, access_log, allowed_host_names
 from web.pages import pages
 from web.schemas import ask_request_model
@@ -62,20 +61,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        model = embedder or Embedder(settings.model, settings.model_path)
-        loaded = index
-        if (
-            loaded is None
-            or loaded.path.resolve() != Path(settings.index_dir).resolve()
-            or loaded.model_name != model.name
-        ):
-            loaded = Index.load(settings.index_dir, model_name=model.name)
-        retriever = Retriever(loaded, model, settings.fusion_settings())
-        # Loads the embedder and the reader now, not on the first request.
-        answer(["warm up"], retriever, top_k=1, reader=settings.reader(loaded))
-        batcher = MicroBatcher(answer_batch, window_ms=settings.micro_batch_ms) if settings.micro_batch else None
-        app.state.qa = Served(settings, retriever, ask_request, batcher, examples_for(settings, retriever))
-        watcher = _watcher(app, settings, model, watch) if watch else None
+        assistant = wiring.assistant(settings, model=embedder, index=index)
+        assistant.ask(["warm up"], top_k=1)  # loads the embedder and the reader now, not on the first request
+        batcher = MicroBatcher(window_ms=settings.micro_batch_ms) if settings.micro_batch else None
+        app.state.qa = Served(settings, assistant, ask_request, batcher, examples_for(settings, assistant))
+        watcher = _watcher(app, settings, assistant.embedder, watch) if watch else None
         app.state.watcher = watcher
         try:
             yield
@@ -111,18 +101,10 @@ def create_app(
 
 def _watcher(app: FastAPI, settings: Settings, embedder: Embedder, sources: Sequence[Path]) -> Watcher:
     index_dir = Path(settings.index_dir)
-    limits, memory = settings.read_limits(), ReadMemory()  # a file skipped is not read again until it changes
+    memory = ReadMemory()  # a file skipped is not read again until it changes
 
     def build_now() -> BuildReport:
-        return build(
-            sources,
-            index_dir,
-            embedder=embedder,
-            chunking=settings.chunk_settings(),
-            store=settings.store_spec(),
-            limits=limits,
-            memory=memory,
-        )
+        return wiring.build_index(sources, index_dir, settings, memory=memory, model=embedder)
 
     watcher = Watcher(
         sources,

@@ -1,4 +1,4 @@
-"""Micro-batching: questions that arrive together are encoded and read in one ``answer`` call.
+"""Micro-batching: questions that arrive together are encoded and read in one ``ask`` call.
 
 Request threads hand their question to :class:`MicroBatcher` and wait; one worker thread takes
 the first waiting question together with every other question already waiting (and, with
@@ -13,38 +13,43 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Protocol
 
 from qa.types import Result
 
 log = logging.getLogger(__name__)
 
-# answer_batch(questions, key): ``key`` is whatever must be the same for the whole batch
-# (the retriever of the request's snapshot, top_k, threshold, the reader).
-AnswerBatch = Callable[[Sequence[str], Hashable], list[Result]]
+
+class Asks(Protocol):
+    """What answers a batch: :class:`qa.wiring.Assistant` (the one of the request's snapshot of the app)."""
+
+    def ask(self, questions: Sequence[str], top_k: int = ...) -> list[Result]: ...
 
 
 @dataclass(slots=True)
 class _Job:
     question: str
-    key: Hashable
+    assistant: Asks
+    top_k: int
     future: Future[Result]
 
 
 class MicroBatcher:
-    def __init__(self, answer_batch: AnswerBatch, *, window_ms: float = 0.0, max_batch: int = 32) -> None:
-        self._answer = answer_batch
+    """Questions for the same assistant and ``top_k`` that wait together are asked together."""
+
+    def __init__(self, *, window_ms: float = 0.0, max_batch: int = 32) -> None:
         self._window = window_ms / 1000
         self._max = max_batch
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="qa-microbatcher", daemon=True)
         self._worker.start()
 
-    def submit(self, question: str, key: Hashable) -> Result:
+    def submit(self, question: str, assistant: Asks, top_k: int) -> Result:
         """Answer one question through the shared batch; raises what answering raised."""
-        job = _Job(question, key, Future())
+        job = _Job(question, assistant, top_k, Future())
         self._jobs.put(job)
         return job.future.result()
 
@@ -73,26 +78,26 @@ class MicroBatcher:
             self._answer_all(batch)
 
     def _answer_all(self, batch: list[_Job]) -> None:
-        by_key: dict[Hashable, list[_Job]] = {}
+        by_key: dict[tuple[int, int], list[_Job]] = {}
         for job in batch:
-            by_key.setdefault(job.key, []).append(job)
-        for key, jobs in by_key.items():
+            by_key.setdefault((id(job.assistant), job.top_k), []).append(job)
+        for jobs in by_key.values():
             try:
-                results = self._answer([j.question for j in jobs], key)
+                results = jobs[0].assistant.ask([j.question for j in jobs], jobs[0].top_k)
             except Exception as err:
                 if len(jobs) == 1:
                     jobs[0].future.set_exception(err)
                     continue
                 for j in jobs:  # one bad question must not fail the others: answer each alone
-                    answer_alone(j, self._answer)
+                    answer_alone(j)
                 continue
             for j, r in zip(jobs, results, strict=True):
                 j.future.set_result(r)
 
 
-def answer_alone(job: _Job, answer_batch: AnswerBatch) -> None:
+def answer_alone(job: _Job) -> None:
     """Answer ``job`` alone, handing back its result or the error (mapped to a response by the caller)."""
     try:
-        job.future.set_result(answer_batch([job.question], job.key)[0])
+        job.future.set_result(job.assistant.ask([job.question], job.top_k)[0])
     except Exception as err:
         job.future.set_exception(err)

@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from qa.types import Document
+from index.types import Document
 
 VERSION_CHARS = 12
 WINDOW = 20_000  # how far from its old place a cited text is looked for (characters, either way)

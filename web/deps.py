@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,11 +13,11 @@ from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
 from index.store import Index
-from qa.answer import answer
 from qa.examples import example_questions
 from qa.retriever import Retriever
 from qa.settings import Settings, get_settings
 from qa.types import Result
+from qa.wiring import Assistant
 from web.batching import MicroBatcher
 from web.middleware import QUESTION_KEY
 from web.schemas import AskRequest
@@ -43,22 +42,26 @@ class AppState:
     the index in the middle of a request cannot give it parts of two indexes."""
 
     settings: Settings
-    retriever: Retriever
+    assistant: Assistant
     ask_request: type[AskRequest] = AskRequest
     batcher: MicroBatcher | None = None
     examples: tuple[str, ...] = ()
 
     @property
     def index(self) -> Index:
-        return self.retriever.index
+        return self.assistant.index
+
+    @property
+    def retriever(self) -> Retriever:
+        return self.assistant.retriever
 
 
 @dataclass(slots=True)
 class Served:
-    """The app's live state: ``retriever`` is replaced whole, in one assignment, by a reload."""
+    """The app's live state: ``assistant`` is replaced whole, in one assignment, by a reload."""
 
     settings: Settings
-    retriever: Retriever
+    assistant: Assistant
     ask_request: type[AskRequest] = AskRequest
     batcher: MicroBatcher | None = None
     examples: tuple[str, ...] = ()  # questions this index answers (:func:`examples_for`)
@@ -66,15 +69,14 @@ class Served:
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> AppState:
-        return AppState(self.settings, self.retriever, self.ask_request, self.batcher, self.examples)
+        return AppState(self.settings, self.assistant, self.ask_request, self.batcher, self.examples)
 
 
-def examples_for(settings: Settings, retriever: Retriever) -> tuple[str, ...]:
+def examples_for(settings: Settings, assistant: Assistant) -> tuple[str, ...]:
     """``settings.examples`` example questions that this index really answers (asked now, at start-up)."""
     if settings.examples < 1:
         return ()
-    reader = settings.reader(retriever.index)
-    return tuple(example_questions(retriever, reader, limit=settings.examples))
+    return tuple(example_questions(assistant.retriever, assistant.reader, limit=settings.examples))
 
 
 def app_state(request: Request) -> AppState:
@@ -94,20 +96,11 @@ def answer_question(state: AppState, question: str, top_k: int) -> tuple[Result,
     micro-batching on, questions that arrive together share one encode call (:mod:`web.batching`).
     """
     started = time.perf_counter()
-    threshold = state.settings.decision_threshold()
     if state.batcher is not None:
-        key = (state.retriever, top_k, threshold, state.settings.reader(state.index))
-        result = state.batcher.submit(question, key)
+        result = state.batcher.submit(question, state.assistant, top_k)
     else:
-        reader = state.settings.reader(state.index)
-        result = answer([question], state.retriever, top_k=top_k, threshold=threshold, reader=reader)[0]
+        result = state.assistant.ask([question], top_k)[0]
     return result, (time.perf_counter() - started) * 1000
-
-
-def answer_batch(questions: Sequence[str], key: Hashable) -> list[Result]:
-    """What the micro-batcher calls: one :func:`qa.answer.answer` for questions sharing ``key``."""
-    retriever, top_k, threshold, reader = key  # type: ignore[misc]
-    return answer(list(questions), retriever, top_k=top_k, threshold=threshold, reader=reader)
 
 
 JSON_MEDIA_TYPE = re.compile(r"application/([\w.+-]+\+)?json")

@@ -1,6 +1,6 @@
 """Every error the app answers with, mapped in one place.
 
-Domain errors (``qa.errors``) map to HTTP codes through :data:`STATUS`. API clients get JSON
+Domain errors (``index.errors``) map to HTTP codes through :data:`STATUS`. API clients get JSON
 ``{"detail": "..."}``; browsers asking for a page get an HTML page with a link home.
 """
 
@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from qa.errors import (
+from index.errors import (
     IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from qa.errors import InvalidQueryError
+from index.errors import InvalidQueryError
 from web.citations import locate, version
 from web.deps import AppState, answer_question, app_state, note_question, templates
 from web.errors import describe, error_page, status_for

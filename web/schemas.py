@@ -1,6 +1,6 @@
 """Pydantic models of the HTTP edge: requests, responses and errors, as OpenAPI shows them.
 
-The domain speaks frozen dataclasses (``qa.types``); these models exist only here, at the edge.
+The domain speaks frozen dataclasses (``index.types`` and ``qa.types``); these models exist only here, at the edge.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from urllib.parse import quote
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints, create_model
 
 from index.store import Index
+from index.types import Document
+from qa.fusion import TOP_K
 from qa.language import script_of
 from qa.questions import clean_question
-from qa.types import Answer, Document, Hit, Result
-
-DEFAULT_TOP_K = 5
+from qa.types import Answer, Hit, Result
 
 
 class ErrorOut(BaseModel):
@@ -177,7 +177,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str
-    top_k: int = DEFAULT_TOP_K
+    top_k: int = TOP_K
 
 
 def ask_request_model(max_question_chars: int, max_top_k: int) -> type[AskRequest]:
@@ -193,6 +193,6 @@ def ask_request_model(max_question_chars: int, max_top_k: int) -> type[AskReques
     )
     top_k: Any = (
         Annotated[StrictInt, Field(ge=1, le=max_top_k)],
-        Field(DEFAULT_TOP_K, description="How many passages to retrieve and read"),
+        Field(TOP_K, description="How many passages to retrieve and read"),
     )
     return create_model("AskRequest", __base__=AskRequest, question=question, top_k=top_k)

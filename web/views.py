@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from index.boilerplate import is_boilerplate
 from index.store import Index
+from index.types import Document, Passage
 from qa.language import script_of
-from qa.types import Answer, Document, Passage, Result
+from qa.types import Answer, Result
 from web.citations import doc_href
 from web.render import plain_text
 from web.schemas import DocumentOut, DocumentsOut

@@ -18,7 +18,7 @@ from pathlib import Path
 import watchfiles
 
 from index.build import BuildReport
-from qa.errors import QAError
+from index.errors import QAError
 
 log = logging.getLogger(__name__)
 

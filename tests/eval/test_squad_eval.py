@@ -15,7 +15,7 @@ import pytest
 from eval import squad
 from eval.squad_eval import Read, SquadReport, best_threshold, format_report, run, write_official
 from eval.squad_metrics import squad_scores
-from qa.errors import QAError
+from index.errors import QAError
 from qa.reader_model import ReaderModel
 
 LIGHTHOUSE_0 = (

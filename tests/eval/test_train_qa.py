@@ -22,9 +22,10 @@ from eval.train_qa import (
     load_tokenizer,
     shared_norm_loss,
 )
-from qa.errors import QAError
+from index.errors import QAError
+from index.passages import Context
 from qa.reader_model import load_reader_model
-from qa.reading import Context, WindowSettings, allowed_positions, make_windows, read_group
+from qa.reading import WindowSettings, allowed_positions, make_windows, read_group
 
 PARAGRAPHS = [
     "The Kestrel Point lighthouse was built in 1872 by the engineer Margaret Fell. Its lamp was converted "

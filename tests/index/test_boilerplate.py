@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from index.boilerplate import is_boilerplate, repeated_lines
-from qa.types import Document
+from index.types import Document
 
 
 def _doc(doc_id: str, text: str, body_start: int = 0) -> Document:

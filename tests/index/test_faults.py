@@ -20,9 +20,9 @@ from index import build as build_module
 from index import dense, folder, resume
 from index.build import build
 from index.embed import Embedder
+from index.errors import IndexCorruptError, IndexWriteError, QAError
 from index.store import Index
-from qa import cli
-from qa.errors import IndexCorruptError, IndexWriteError, QAError
+from qa import cli, wiring
 from qa.settings import get_settings
 from tests.conftest import one_line_error, write_corpus
 from tests.index.test_store import snapshot
@@ -36,7 +36,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder)
         s.bind(("127.0.0.1", 0))
         monkeypatch.setenv("QA_PORT", str(s.getsockname()[1]))
     get_settings.cache_clear()
-    monkeypatch.setattr(cli, "embedder_for", lambda settings: embedder)
+    monkeypatch.setattr(wiring, "embedder", lambda settings, engine="torch": embedder)
     served: list[object] = []
     web_app = types.ModuleType("web.app")
     web_app.create_app = lambda settings, index=None, watch=None: (  # type: ignore[attr-defined]

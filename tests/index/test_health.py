@@ -11,8 +11,8 @@ from index.build import build
 from index.chunking import ChunkSettings
 from index.dense import StoreSpec
 from index.embed import Embedder
+from index.errors import QAError
 from index.health import readiness
-from qa.errors import QAError
 
 
 def _ready(paths: list[Path], idx: Path, embedder: Embedder, store: StoreSpec | None = None):

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from index.chunking import chunk
+from index.errors import DocumentError
 from index.limits import ReadLimits
 from index.reader import read_documents
-from qa.errors import DocumentError
 from tests.conftest import write_corpus
 
 GOOD = {"good.md": "# Good\n\nFine text about the civic lab."}

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from index.chunking import chunk, segment
+from index.errors import DocumentError
 from index.formats import extract
 from index.pdf_margins import is_stamp
 from index.reader import read_documents
-from qa.errors import DocumentError
 from tests.conftest import write_corpus
 from tests.documents import GUIDE_HTML, Text, handbook_pdf, make_pdf
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from index.chunking import chunk
+from index.errors import DocumentError, NoDocumentsError
 from index.reader import read_documents
-from qa.errors import DocumentError, NoDocumentsError
 from tests.conftest import ROOT, THREE_DOCS, write_corpus
 
 

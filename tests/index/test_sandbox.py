@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from eval.hostile_files import many_pages_pdf, nested_html, zip_bomb_docx
+from index.errors import DocumentError
 from index.formats import extract, html_depth
 from index.limits import MB, ReadLimits
 from index.reader import ReadMemory, read_documents
 from index.sandbox import ExtractionWorker
-from qa.errors import DocumentError
 from tests.conftest import write_corpus
 from tests.documents import make_docx, make_pdf
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from index.errors import SourcesGoneError
 from index.sources import recorded_sources, sources_for
-from qa.errors import SourcesGoneError
 
 
 def manifest(folder: Path, data: object) -> Path:

@@ -15,9 +15,9 @@ from index import dense, folder
 from index.build import build, status
 from index.chunking import ChunkSettings
 from index.embed import Embedder
+from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.passages import passage_context
 from index.store import Index
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from qa.reading import passage_context
 from tests.conftest import ROOT, THREE_DOCS, write_corpus
 
 

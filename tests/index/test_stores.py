@@ -11,8 +11,8 @@ from index import milvus
 from index.build import build
 from index.dense import FaissStore, StoreSpec, build_store
 from index.embed import Embedder
+from index.errors import IndexCorruptError
 from index.store import Index
-from qa.errors import IndexCorruptError
 from qa.retriever import Retriever
 
 QUESTIONS = ["What does Pehchaan do?", "Where is the hackathon held?", "How long is the fellowship?"]

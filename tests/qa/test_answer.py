@@ -8,12 +8,12 @@ import pytest
 
 from index.build import build
 from index.embed import Embedder
+from index.errors import InvalidQueryError, ReaderModelError
 from index.store import Index
+from index.types import Passage, Sentence
 from qa.answer import Reader, answer, read, reader_for, sentence_of
 from qa.confidence import Confidence, decide, default_confidence, load_confidence
-from qa.errors import InvalidQueryError, ReaderModelError
 from qa.retriever import Retriever
-from qa.types import Passage, Sentence
 from tests.conftest import write_corpus
 
 
@@ -113,10 +113,11 @@ def test_read_returns_the_readings_and_the_time_of_each_stage(retriever: Retriev
 
 def test_the_decision_is_the_expected_value_break_even() -> None:
     c = Confidence.threshold_on("answer_vs_null", 1.0)
-    assert decide({"answer_vs_null": 1.5}, c) == (True, pytest.approx(0.62, abs=0.01))
-    assert decide({"answer_vs_null": 0.5}, c)[0] is False
-    assert decide({"answer_vs_null": -9.0}, c, threshold=0.0)[0] is True  # never abstaining
-    assert decide(None, c, threshold=0.0) == (False, 0.0)
+    assert c.probability({"answer_vs_null": 1.5}) == pytest.approx(0.62, abs=0.01)
+    assert decide(c.probability({"answer_vs_null": 1.5}), c) is True
+    assert decide(c.probability({"answer_vs_null": 0.5}), c) is False
+    assert decide(c.probability({"answer_vs_null": -9.0}), c, threshold=0.0) is True  # never abstaining
+    assert decide(None, c, threshold=0.0) is False  # nothing read: nothing to answer with
     assert c.with_cost(3.0).threshold == pytest.approx(0.75)
 
 

@@ -7,11 +7,11 @@ import pytest
 from index.build import build
 from index.chunking import chunk
 from index.embed import Embedder
+from index.passages import passage_context
 from index.store import Index
 from qa.answer import Reader, answer, read
 from qa.answer_type import expected_type, fits
 from qa.confidence import default_confidence
-from qa.reading import passage_context
 from qa.retriever import Retriever
 from tests.conftest import write_corpus
 

@@ -31,10 +31,11 @@ def test_a_roman_urdu_question_is_decided_at_its_own_operating_point() -> None:
     confidence = Confidence.threshold_on("answer_vs_null", 0.0).with_operating(0.42, {"ur-Latn": 0.12})
     assert confidence.threshold_for("en") == 0.42 and confidence.threshold_for("ur") == 0.42
     assert confidence.threshold_for("ur-Latn") == 0.12
-    scores = {"answer_vs_null": -1.5}  # probability 0.18: above 0.12, under 0.42
-    assert decide(scores, confidence, script="ur-Latn")[0] is True
-    assert decide(scores, confidence, script="en")[0] is False
-    assert decide(scores, confidence, 0.5, script="ur-Latn")[0] is False  # an explicit threshold wins
+    p = confidence.probability({"answer_vs_null": -1.5})
+    assert p == pytest.approx(0.18, abs=0.01)  # above 0.12, under 0.42
+    assert decide(p, confidence, script="ur-Latn") is True
+    assert decide(p, confidence, script="en") is False
+    assert decide(p, confidence, 0.5, script="ur-Latn") is False  # an explicit threshold wins
     assert confidence.with_cost(3.0).threshold_for("ur-Latn") == 0.75  # a cost replaces every operating point
 
 

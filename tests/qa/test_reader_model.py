@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.errors import ReaderModelError
+from index.errors import ReaderModelError
 from qa.reader_model import FILES, MANIFEST, READER_DIR, ReaderModel, check_folder, load_reader_model, sha256_file
 
 
@@ -59,7 +59,8 @@ def test_an_unknown_precision_is_refused() -> None:
 
 def test_the_numpy_reader_reads_as_the_torch_one(reader_model: ReaderModel) -> None:
     """`qa ask` reads with NumPy (no torch to import); its logits are the float32 network's."""
-    from qa.reading import Context, make_windows
+    from index.passages import Context
+    from qa.reading import make_windows
 
     light = load_reader_model(READER_DIR, precision="numpy")
     assert light.precision == "numpy"

@@ -7,18 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from index.passages import Context, passage_context
+from index.types import Passage
 from qa.reader_model import ReaderModel
-from qa.reading import (
-    NEG,
-    Context,
-    WindowSettings,
-    allowed_positions,
-    make_windows,
-    passage_context,
-    read_group,
-    read_windows,
-)
-from qa.types import Passage
+from qa.reading import NEG, WindowSettings, allowed_positions, make_windows, read_group, read_windows
 
 
 def test_context_prefix_is_never_answerable_and_body_offsets_are_characters(reader_model: ReaderModel) -> None:

@@ -6,9 +6,10 @@ import pytest
 
 from index.build import build
 from index.embed import Embedder
+from index.errors import InvalidQueryError
 from index.store import Index
-from qa.errors import InvalidQueryError
-from qa.retriever import FusionSettings, Retriever
+from qa.fusion import FusionSettings
+from qa.retriever import Retriever
 from tests.conftest import write_corpus
 
 

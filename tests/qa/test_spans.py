@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from index.types import Passage, Sentence
 from qa.spans import counted, trim_markup, with_quantity, within_one_cell
-from qa.types import Passage, Sentence
 
 
 def _passage(text: str, units: list[tuple[str, str]]) -> Passage:

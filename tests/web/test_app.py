@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import web.deps
+import qa.answer
 from index.build import build
 from index.embed import Embedder
+from index.errors import IndexCorruptError, InvalidQueryError
 from index.store import Index
-from qa.errors import IndexCorruptError, InvalidQueryError
 from qa.settings import Settings
 from qa.types import Result
 from tests.conftest import write_corpus
@@ -142,7 +142,7 @@ def test_domain_errors_map_to_http_codes(
     def fail(*args: Any, **kwargs: Any) -> list[Result]:
         raise error
 
-    monkeypatch.setattr(web.deps, "answer", fail)
+    monkeypatch.setattr(qa.answer, "answer", fail)  # what the assistant asks through
     response = client.post("/ask", json={"question": "why?"})
     assert response.status_code == status and response.json() == {"detail": str(error)}
     page = client.get("/", params={"q": "why?"})
@@ -388,12 +388,12 @@ def test_regression_serve_reads_the_index_it_checked_only_once(
 ) -> None:
     """`qa serve` loaded the whole index to check it, then the app loaded it again."""
     with local_client(create_app(Settings(index_dir=web_index), embedder=embedder, index=index)) as c:
-        assert c.app.state.qa.retriever.index is index
+        assert c.app.state.qa.assistant.retriever.index is index
         assert ask(c)["answer"] is not None
     elsewhere = tmp_path / "copy"
     shutil.copytree(web_index, elsewhere)
     with local_client(create_app(Settings(index_dir=elsewhere), embedder=embedder, index=index)) as c:
-        served = c.app.state.qa.retriever.index
+        served = c.app.state.qa.assistant.retriever.index
         assert served is not index and served.path.resolve() == elsewhere.resolve()  # another folder: loaded
 
 
@@ -423,7 +423,7 @@ def test_a_possible_answer_says_check_the_source_and_shows_its_sentence_first(cl
     from web.deps import templates
     from web.views import present
 
-    (reading,), _ = read([QUESTION], client.app.state.qa.retriever)
+    (reading,), _ = read([QUESTION], client.app.state.qa.assistant.retriever)
     lenient = default_confidence().with_cost(0.05)  # answers from 5% confidence up
     pages = {}
     for sure, band in ((0.0, "sure"), (None, "possible")):
@@ -475,7 +475,7 @@ def test_an_abstention_suggests_rephrasing_and_names_the_closest_documents(clien
 
 
 def test_overlapping_passages_of_a_document_are_one_source() -> None:
-    from qa.types import Passage
+    from index.types import Passage
     from web.views import distinct_sources
 
     text = "One. Two. Three. Four."

@@ -7,9 +7,10 @@ from pathlib import Path
 from index.build import build
 from index.embed import Embedder
 from index.store import Index
-from qa.answer import answer
+from qa.answer import answer, reader_for
 from qa.retriever import Retriever
 from qa.types import Result
+from qa.wiring import Assistant
 from web.batching import MicroBatcher
 
 QUESTIONS = [
@@ -25,19 +26,24 @@ QUESTIONS = [
 def test_concurrent_questions_are_answered_in_shared_batches(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
     build([corpus], tmp_path / "idx", embedder=embedder)
     retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+    assistant = Assistant(retriever, reader_for(retriever.index))
     sizes: list[int] = []
 
-    def answer_batch(questions: Sequence[str], top_k: int) -> list[Result]:
-        sizes.append(len(questions))
-        return answer(questions, retriever, top_k=top_k)
+    class Counting:
+        """The real assistant, counting the questions of each batch it is asked."""
 
-    batcher = MicroBatcher(answer_batch, window_ms=50)
+        def ask(self, questions: Sequence[str], top_k: int = 5) -> list[Result]:
+            sizes.append(len(questions))
+            return assistant.ask(questions, top_k)
+
+    counting = Counting()
+    batcher = MicroBatcher(window_ms=50)
     results: dict[str, Result] = {}
     start = threading.Barrier(len(QUESTIONS))
 
     def ask(q: str) -> None:
         start.wait()
-        results[q] = batcher.submit(q, 5)
+        results[q] = batcher.submit(q, counting, 5)
 
     threads = [threading.Thread(target=ask, args=(q,)) for q in QUESTIONS]
     for t in threads:
@@ -57,14 +63,15 @@ def test_concurrent_questions_are_answered_in_shared_batches(corpus: Path, tmp_p
 def test_a_failing_question_does_not_fail_its_batch(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
     build([corpus], tmp_path / "idx", embedder=embedder)
     retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
-    batcher = MicroBatcher(lambda qs, k: answer(qs, retriever, top_k=k), window_ms=50)
+    assistant = Assistant(retriever, reader_for(retriever.index))
+    batcher = MicroBatcher(window_ms=50)
     outcomes: dict[str, object] = {}
     start = threading.Barrier(2)
 
     def ask(q: str) -> None:
         start.wait()
         try:
-            outcomes[q] = batcher.submit(q, 5)
+            outcomes[q] = batcher.submit(q, assistant, 5)
         except Exception as err:
             outcomes[q] = err
 

@@ -1,0 +1,179 @@
+"""The assistant, built from settings: DrQA's pipeline object in our terms.
+
+:class:`Assistant` holds what answering needs — the embedder, the index, the retriever over them, the
+reader (with its confidence model) and the decision threshold — and answers batches of questions. The
+functions here are the one place that turns ``QA_*`` settings (:class:`qa.settings.Settings`, plain data)
+into the library's objects; the ``qa`` command, the web app and the evaluation all build through them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from index.chunking import ChunkSettings
+from index.dense import StoreSpec
+from index.limits import MB, ReadLimits
+from qa.fusion import TOP_K, FusionSettings
+from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from index.build import BuildReport
+    from index.embed import Embedder
+    from index.reader import ReadMemory
+    from index.store import Index
+    from qa.answer import Reader
+    from qa.retriever import Retriever
+    from qa.types import Result
+
+
+def chunking(settings: Settings) -> ChunkSettings:
+    return ChunkSettings(settings.target_chars, settings.overlap_chars)
+
+
+def read_limits(settings: Settings) -> ReadLimits:
+    return ReadLimits(
+        max_file_bytes=int(settings.max_file_mb * MB),
+        max_unpacked_bytes=int(settings.max_unpacked_mb * MB),
+        max_chars=settings.max_document_chars,
+        max_html_depth=settings.max_html_depth,
+        max_pdf_pages=settings.max_pdf_pages,
+        memory_bytes=int(settings.extract_memory_mb * MB),
+        cpu_seconds=settings.extract_seconds,
+    )
+
+
+def store_spec(settings: Settings) -> StoreSpec:
+    return StoreSpec.parse(settings.store)
+
+
+def fusion(settings: Settings) -> FusionSettings:
+    return FusionSettings(
+        settings.fusion, settings.rrf_k, settings.bm25_weight, settings.dense_weight, settings.candidates
+    )
+
+
+def threshold(settings: Settings) -> float | None:
+    """The threshold the settings ask for: ``QA_ANSWER_THRESHOLD``, else ``QA_WRONG_ANSWER_COST``'s break-even,
+    else None (the operating point stored with the calibration)."""
+    if settings.answer_threshold is not None:
+        return settings.answer_threshold
+    if settings.wrong_answer_cost is not None:
+        return settings.wrong_answer_cost / (1.0 + settings.wrong_answer_cost)
+    return None
+
+
+def embedder(settings: Settings, engine: str = "torch") -> Embedder:
+    from index.embed import Embedder
+
+    return Embedder(settings.model, settings.model_path, engine=engine)
+
+
+def reader(settings: Settings, index: Index, precision: str | None = None) -> Reader:
+    """The shipped reader of ``index`` at the settings' precision (or ``precision``) and passage count, kept per
+    process (:func:`qa.answer.reader_for`)."""
+    from qa.answer import reader_for
+
+    return reader_for(index, precision or settings.reader_precision, settings.reader_passages)
+
+
+def readers(settings: Settings) -> Callable[[Index], Reader]:
+    """``index -> reader`` with these settings, for evaluation code that builds one index per eval set."""
+    return lambda index: reader(settings, index)
+
+
+def build_index(
+    sources: Sequence[Path],
+    index_dir: Path,
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    memory: ReadMemory | None = None,
+    progress: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+    model: Embedder | None = None,
+) -> BuildReport:
+    """Build or refresh ``index_dir`` from ``sources`` (files and folders) with the settings' model, chunking,
+    store and read limits; ``model`` shares an embedder already loaded."""
+    from index.build import build
+
+    return build(
+        sources,
+        index_dir,
+        embedder=model or embedder(settings),
+        chunking=chunking(settings),
+        store=store_spec(settings),
+        rebuild=rebuild,
+        progress=progress,
+        limits=read_limits(settings),
+        memory=memory,
+        on_stage=on_stage,
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Assistant:
+    """Retrieve, read, decide: the whole pipeline over one index."""
+
+    retriever: Retriever
+    reader: Reader
+    threshold: float | None = None  # None: the confidence model's operating point (per script)
+
+    @property
+    def index(self) -> Index:
+        return self.retriever.index
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.retriever.embedder
+
+    def ask(self, questions: Sequence[str], top_k: int = TOP_K) -> list[Result]:
+        """Answer a batch of questions (see :func:`qa.answer.answer`)."""
+        from qa.answer import answer
+
+        return answer(questions, self.retriever, top_k=top_k, threshold=self.threshold, reader=self.reader)
+
+    def on(self, index: Index, settings: Settings) -> Assistant:
+        """The same assistant over another index (a reload): the embedder and the fusion are kept."""
+        from qa.retriever import Retriever
+
+        return Assistant(
+            Retriever(index, self.embedder, self.retriever.fusion), reader(settings, index), self.threshold
+        )
+
+
+def retriever(
+    settings: Settings,
+    index_dir: Path | None = None,
+    *,
+    engine: str = "torch",
+    model: Embedder | None = None,
+    index: Index | None = None,
+) -> Retriever:
+    """The retriever over ``index_dir`` (default ``settings.index_dir``): ``model`` and ``index`` share what a
+    caller loaded already (the index is used when it is that folder's and was embedded with that model)."""
+    from index.store import Index
+    from qa.retriever import Retriever
+
+    model = model or embedder(settings, engine)
+    folder = Path(index_dir or settings.index_dir)
+    if index is None or index.path.resolve() != folder.resolve() or index.model_name != model.name:
+        index = Index.load(folder, model_name=model.name)
+    return Retriever(index, model, fusion(settings))
+
+
+def assistant(
+    settings: Settings,
+    index_dir: Path | None = None,
+    *,
+    engine: str = "torch",
+    precision: str | None = None,
+    model: Embedder | None = None,
+    index: Index | None = None,
+) -> Assistant:
+    """The assistant over ``index_dir`` (see :func:`retriever`), reading at the settings' precision (or
+    ``precision``)."""
+    found = retriever(settings, index_dir, engine=engine, model=model, index=index)
+    return Assistant(found, reader(settings, found.index, precision), threshold(settings))
