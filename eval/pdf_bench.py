@@ -42,7 +42,7 @@ HANDBOOK_QUESTIONS = [
 
 
 def fixtures(root: Path) -> None:
-    from tests.documents import GUIDE_HTML, handbook_pdf, make_docx, make_pdf
+    from eval.documents import GUIDE_HTML, handbook_pdf, make_docx, make_pdf
 
     def put(name: str, data: bytes) -> None:
         (root / name).parent.mkdir(parents=True, exist_ok=True)

@@ -344,7 +344,7 @@ def test_regression_serve_parses_each_pdf_once_when_it_builds(
     cli_env: list[object], corpus: Path, tmp_path: Path, parsed_files: list[str]
 ) -> None:
     """`qa serve` read every document to check freshness, then again to build: PDFs were parsed twice."""
-    from tests.documents import make_pdf
+    from eval.documents import make_pdf
 
     idx = tmp_path / "idx"
     assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0

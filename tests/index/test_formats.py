@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from eval.documents import Text, make_docx, make_html, make_pdf
 from index.chunking import chunk
 from index.errors import DocumentError
 from index.formats import extract
 from index.reader import read_documents
 from tests.conftest import write_corpus
-from tests.documents import Text, make_docx, make_html, make_pdf
 
 REPORT = [
     [

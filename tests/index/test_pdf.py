@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from eval.documents import GUIDE_HTML, Text, handbook_pdf, make_pdf
 from index.chunking import chunk, segment
 from index.errors import DocumentError
 from index.formats import extract
 from index.pdf_margins import is_stamp
 from index.reader import read_documents
 from tests.conftest import write_corpus
-from tests.documents import GUIDE_HTML, Text, handbook_pdf, make_pdf
 
 HANDBOOK = (
     "# Birth registration\n\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from eval.documents import make_docx, make_pdf
 from eval.hostile_files import many_pages_pdf, nested_html, zip_bomb_docx
 from index.errors import DocumentError
 from index.formats import extract, html_depth
@@ -21,7 +22,6 @@ from index.limits import MB, ReadLimits
 from index.reader import ReadMemory, read_documents
 from index.sandbox import ExtractionWorker
 from tests.conftest import write_corpus
-from tests.documents import make_docx, make_pdf
 
 GOOD = {"good.md": "# Good\n\nA normal document about the provincial portal.\n"}
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from eval.documents import make_docx, make_html, make_pdf
 from index.build import build
 from index.embed import Embedder
 from index.store import Index
 from qa.settings import Settings
 from tests.conftest import write_corpus
-from tests.documents import make_docx, make_html, make_pdf
 from tests.web.conftest import local_client
 from tests.web.test_app import _marks
 from web.app import create_app

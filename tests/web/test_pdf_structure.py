@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from eval.documents import handbook_pdf
 from index.build import build
 from index.embed import Embedder
 from index.store import Index
@@ -16,7 +17,6 @@ from qa.answer import answer
 from qa.retriever import Retriever
 from qa.settings import Settings
 from tests.conftest import write_corpus
-from tests.documents import handbook_pdf
 from tests.web.conftest import local_client
 from tests.web.test_app import _marks
 from web.app import create_app

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from eval.documents import make_pdf
 from eval.hostile_files import nested_html
 from index.build import build
 from index.embed import Embedder
 from qa.settings import Settings
 from tests.conftest import THREE_DOCS, write_corpus
-from tests.documents import make_pdf
 from tests.web.conftest import local_client
 from web.app import create_app
 

@@ -1,4 +1,5 @@
-"""Small PDF, DOCX and HTML files written by the tests themselves (no third-party fixtures, no licence to track)."""
+"""Small PDF, DOCX and HTML files written in code, for the tests and `qa bench` (no third-party fixtures, no licence to
+track)."""
 
 from __future__ import annotations
 
