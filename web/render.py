@@ -18,14 +18,11 @@ from itertools import pairwise
 
 from markupsafe import Markup, escape
 
-from index.markdown import ATX, FENCE, SETEXT, TABLE_CELLS, TABLE_SEP, THEMATIC
+from index.markdown import ATX, FENCE, LIST_ITEM, SETEXT, TABLE_CELLS, TABLE_SEP, THEMATIC
 
 ANSWER = "answer"  # marked strongly
 CITED = "cited"  # marked lightly: the answer's sentence, or a cited passage
 
-# A list item whose marker the page drops (a bullet or a number, which <ul>/<ol> show again); other
-# markers that chunking knows ("a)", "(1)") stay in the text.
-_ITEM = re.compile(r"([ \t]*)([-*+•]|(\d{1,9})[.)])[ \t]+(?=\S)")
 _QUOTE = re.compile(r" {0,3}>[ \t]?")
 _CELL_BAR = re.compile(r"(?<!\\)\|")
 # Inline styles. Every body is bounded, so a hostile line (thousands of unclosed "*") costs linear time.
@@ -131,7 +128,7 @@ class _Blocks:
                 i = self._table(i)
             elif self._cell_rows(i) >= 2:
                 i = self._cell_table(i)
-            elif _ITEM.match(self.line(i)):
+            elif LIST_ITEM.match(self.line(i)):
                 i = self._list(i)
             elif _QUOTE.match(self.line(i)):
                 i = self._quote(i)
@@ -182,7 +179,7 @@ class _Blocks:
         cells = self.line(i).count(TABLE_CELLS)
         j = i
         while cells and j < len(self.lines) and self.line(j).count(TABLE_CELLS) == cells:
-            if _ITEM.match(self.line(j)):
+            if LIST_ITEM.match(self.line(j)):
                 break
             j += 1
         return j - i
@@ -233,18 +230,20 @@ class _Blocks:
         self.out.append("</tr>")
 
     def _list(self, i: int) -> int:
-        stack: list[tuple[int, str]] = []  # open lists: (indent, "ul" | "ol")
+        # Open lists: (indent, kind). A bullet or a number is dropped (<ul>/<ol> show it again); another marker
+        # ("a)", "(1)") stays in the item's text, in a list drawn without bullets ("marked").
+        stack: list[tuple[int, str]] = []
         j = i
         while j < len(self.lines):
             if self.blank(j):
                 k = j + 1
                 while k < len(self.lines) and self.blank(k):
                     k += 1
-                if k < len(self.lines) and (_ITEM.match(self.line(k)) or self.line(k)[:1] in (" ", "\t")):
+                if k < len(self.lines) and (LIST_ITEM.match(self.line(k)) or self.line(k)[:1] in (" ", "\t")):
                     j = k
                     continue
                 break
-            m = _ITEM.match(self.line(j))
+            m = LIST_ITEM.match(self.line(j))
             if m is None:
                 if self._starts_block(j):
                     break
@@ -255,24 +254,25 @@ class _Blocks:
                 self._inline(s + lead, e)
                 j += 1
                 continue
-            indent = len(m.group(1).expandtabs(4))
-            kind = "ol" if m.group(3) else "ul"
+            indent = len(m.group("indent").expandtabs(4))
+            kind = "ol" if m.group("number") else "ul" if m.group("bullet") else "marked"
             while stack and indent < stack[-1][0]:
-                self.out.append(f"</li></{stack.pop()[1]}>")
+                self.out.append(f"</li>{_close(stack.pop()[1])}")
             if stack and indent == stack[-1][0] and kind != stack[-1][1]:
-                self.out.append(f"</li></{stack.pop()[1]}>")
+                self.out.append(f"</li>{_close(stack.pop()[1])}")
             if stack and indent == stack[-1][0]:
                 self.out.append("</li>")
             else:
-                number = int(m.group(3)) if m.group(3) else 1
-                self.out.append(f'<ol start="{number}">' if kind == "ol" and number != 1 else f"<{kind}>")
+                number = int(m.group("number")) if m.group("number") else 1
+                opening = '<ul class="marked">' if kind == "marked" else f"<{kind}>"
+                self.out.append(f'<ol start="{number}">' if kind == "ol" and number != 1 else opening)
                 stack.append((indent, kind))
             self.out.append("<li>")
             s, e = self.lines[j]
-            self._inline(s + m.end(), e)
+            self._inline(s + (len(m.group("indent")) if kind == "marked" else m.end()), e)
             j += 1
         while stack:
-            self.out.append(f"</li></{stack.pop()[1]}>")
+            self.out.append(f"</li>{_close(stack.pop()[1])}")
         return j
 
     def _quote(self, i: int) -> int:
@@ -297,7 +297,7 @@ class _Blocks:
                     self._heading(1 if "=" in self.line(j) else 2, s + lead, e)
                     return j + 1
                 break
-            if self._starts_block(j) or _ITEM.match(self.line(j)):
+            if self._starts_block(j) or LIST_ITEM.match(self.line(j)):
                 break
             j += 1
         self.out.append("<p>")
@@ -356,12 +356,16 @@ class _Blocks:
 _HEADING_MARK = re.compile(r" {0,3}#{1,6}[ \t]+")
 
 
+def _close(kind: str) -> str:
+    return "</ol>" if kind == "ol" else "</ul>"
+
+
 def plain_text(text: str) -> str:
     """``text`` as the page shows it, without markup, for snippets: heading, quote and list markers dropped,
     a link as its text, an image as ``[image: alt]``, emphasis and code as their text, cells apart by " · "."""
     lines = []
     for line in text.splitlines():
-        for marker in (_HEADING_MARK, _QUOTE, _ITEM):
+        for marker in (_HEADING_MARK, _QUOTE, LIST_ITEM):
             found = marker.match(line)
             if found:
                 line = line[found.end() :]

@@ -149,3 +149,22 @@ def test_regression_snippets_show_what_the_page_shows_not_raw_markdown(tmp_path:
 def test_plain_text_drops_markup_and_keeps_every_word() -> None:
     shown = plain_text("## Fees\n- A [form](https://x.pk/f_(1)) costs **200** `PKR`\nItem | Fee\n> _note_")
     assert shown == "Fees\nA form costs 200 PKR\nItem · Fee\nnote"
+
+
+def test_regression_lettered_items_are_the_list_items_chunking_cuts() -> None:
+    """The page and chunking share one list-marker definition: "a)" and "(1)" items were a paragraph on the
+    page while chunking cut them as items. Their markers stay in the text (an HTML list cannot show them)."""
+    from index.chunking import segment
+    from index.types import Document
+
+    text = "Steps:\na) Register online\nb) Visit the office\n(1) Bring your CNIC\n• Pay the fee\n"
+    page = str(render(text))
+    items = [text[u.start : u.end] for u in segment(Document("d", "d", text, "T", "x")) if u.kind == "item"]
+    assert items == ["Register online", "Visit the office", "Bring your CNIC", "Pay the fee"]
+    assert (
+        '<ul class="marked"><li>a) Register online</li><li>b) Visit the office</li><li>(1) Bring your CNIC</li></ul>'
+        in page
+    )
+    assert "<ul><li>Pay the fee</li></ul>" in page  # a bullet is drawn by the list, not repeated
+    marked = render(text, highlights=(Highlight(text.index("Visit"), text.index(" the office"), ANSWER),))
+    assert re.search(r"<li>b\) <mark class=\"hl-answer\"[^>]*>Visit</mark> the office</li>", str(marked))
