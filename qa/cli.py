@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eval.commands import register
 from index.errors import QAError
 from qa import wiring
 from qa.console import EXIT_ERROR, EXIT_USAGE, Parser, port, positive_int, show_progress
@@ -79,9 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--out", type=Path, help="write here (default: print the lines)")
 
-    from eval.commands import register  # eval, bench, train-reader: the one entry point into eval/
-
-    register(sub)
+    register(sub)  # eval, bench, train-reader: the one entry point into eval/
     return parser
 
 
