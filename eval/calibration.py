@@ -65,7 +65,8 @@ def examples(
     readers: Callable[[Index], Reader] = Reader,
 ) -> Examples:
     """Every question of ``sets`` (each with the retriever over its documents) read never abstaining."""
-    xs, right, span, fit_kind, answerable, ids, scripts = [], [], [], [], [], [], []
+    xs, right, span, fit_kind, answerable, ids = [], [], [], [], [], []
+    scripts: list[str] = []
     for _, questions, retriever in sets:
         reader = readers(retriever.index)
         for q in questions:

@@ -4,6 +4,7 @@ track)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -33,7 +34,7 @@ def make_pdf(
     pages: list[list[PdfLine]],
     *,
     title: str | None = None,
-    outline: list[tuple[str, int]] = (),
+    outline: Sequence[tuple[str, int]] = (),
     size: tuple[float, float] = (612, 792),
 ) -> bytes:
     """A PDF with a real text layer: one line of Helvetica per string (``""`` leaves a line empty), or
@@ -97,7 +98,7 @@ def make_pdf(
     if title is not None:
         writer.add_metadata({"/Title": title})
     for heading, page in outline:
-        writer.add_outline_item(heading, page)
+        writer.add_outline_item(title=heading, page_number=page)
     final = io.BytesIO()
     writer.write(final)
     return final.getvalue()

@@ -86,7 +86,7 @@ def run(
             results = Retriever(index, memo, fusion).search([q.question for q in questions], 20, mode=mode)
             for q, hits in zip(questions, results, strict=True):
                 ranked = unique_docs([index.aliases.get(h.passage.doc_id, h.passage.doc_id) for h in hits])
-                gold = index.aliases.get(q.doc, q.doc)
+                gold = index.aliases.get(q.doc, q.doc) if q.doc is not None else ""  # no doc: a review case, a miss
                 hits1.append(hit_at_k(ranked, gold, 1))
                 mrrs.append(mrr_at_k(ranked, {gold: 1}, 10))
         rows.append(StudyRow(name, float(np.mean(ndcg)), float(np.mean(hits1)), float(np.mean(mrrs))))

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -163,7 +164,10 @@ def watch_row(raised: bool, work: Path) -> WatchRow:
     try:
         with httpx.Client(base_url=base, timeout=5) as probe:
             _wait(lambda: _ok(probe, "/healthz"), 300, server)
-            health = lambda: probe.get("/healthz").json()  # noqa: E731
+
+            def health() -> dict[str, Any]:
+                reply: dict[str, Any] = probe.get("/healthz").json()
+                return reply
 
             def ask() -> None:
                 with httpx.Client(base_url=base, timeout=30) as client:
@@ -269,9 +273,10 @@ def format_report(rows: list[IndexRow], watched: list[WatchRow]) -> str:
         )
     out += ["", "Why each was skipped:"]
     seen: set[str] = set()
-    for r in [*rows, *watched]:
-        for reason in r.skipped:
-            shown = f"- ({r.limits}) {reason}"
+    every: list[IndexRow | WatchRow] = [*rows, *watched]
+    for row in every:
+        for reason in row.skipped:
+            shown = f"- ({row.limits}) {reason}"
             if shown not in seen:
                 seen.add(shown)
                 out.append(shown)

@@ -67,7 +67,9 @@ def run(settings: Settings, questions: Sequence[str], warmup: int = 5) -> Latenc
                 time.sleep(0.2)
             for q in questions[:warmup]:
                 client.post("/ask", json={"question": q})
-            wall, server_ms, stages = [], [], {s: [] for s in STAGES}
+            wall: list[float] = []
+            server_ms: list[float] = []
+            stages: dict[str, list[float]] = {s: [] for s in STAGES}
             for q in questions:
                 started = time.perf_counter()
                 response = client.post("/ask", json={"question": q, "top_k": 5})

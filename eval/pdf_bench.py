@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # The guide's questions (GUIDE_HTML's content: html, docx, pdf-chromium) and the handbook's (pdf-made).
@@ -97,9 +98,9 @@ def timing(folder: Path) -> None:
         print(f"{path.name}: {pages} pages, {best:.2f} s, {best / pages * 1000:.1f} ms per page")
 
 
-def _timed(extract: object, path: Path, data: bytes) -> float:
+def _timed(extract: Callable[[Path, bytes], object], path: Path, data: bytes) -> float:
     started = time.perf_counter()
-    extract(path, data)  # type: ignore[operator]
+    extract(path, data)
     return time.perf_counter() - started
 
 

@@ -26,7 +26,7 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from eval.sets import EvalQuestion
 from index.errors import QAError
 from index.lexical import tokenize
 from index.passages import Context, passage_context
+from index.types import Document
 from qa.types import Hit
 
 SOURCES = ("squad1", "squad2", "civic")
@@ -170,7 +171,11 @@ def squad2_train_groups(path: Path, *, rng: random.Random, negatives: int = 1) -
     return squad_groups(path, rng=rng, articles=squad.TRAIN_TITLES, negatives=negatives, source="squad2")
 
 
-def civic_groups(questions: Sequence[EvalQuestion], hits: Sequence[Sequence[Hit]], contexts_of) -> list[Group]:
+def civic_groups(
+    questions: Sequence[EvalQuestion],
+    hits: Sequence[Sequence[Hit]],
+    contexts_of: Callable[[Sequence[Hit]], Iterable[Context]],
+) -> list[Group]:
     """Civic groups from retrieved passages; ``contexts_of(hits)`` gives the reader's contexts of them."""
     out = []
     for q, h in zip(questions, hits, strict=True):
@@ -203,7 +208,7 @@ def collect_civic(
         hits = retriever.search([q.question for q in chosen], top_k)
         docs = retriever.index.documents
 
-        def contexts(h: Sequence[Hit], docs: dict = docs) -> list:
+        def contexts(h: Sequence[Hit], docs: dict[str, Document] = docs) -> list[Context]:
             return [passage_context(docs[x.passage.doc_id].context_title, x.passage) for x in h]
 
         out += civic_groups(chosen, hits, contexts)

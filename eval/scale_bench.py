@@ -138,8 +138,16 @@ def _measure(
     for leftover in (folder, uri):
         shutil.rmtree(leftover, ignore_errors=True)
     encode_s = size / real.encode_rate if real.encode_rate else float("nan")
-    base = {"size": size, "store": store, "real": min(size, len(real.texts)), "encode_s": encode_s}
-    empty = {"write_s": 0, "disk_mb": 0, "build_peak_mb": 0, "load_s": 0, "rss_mb": 0, "p50_ms": 0, "p95_ms": 0}
+    base: dict[str, Any] = {"size": size, "store": store, "real": min(size, len(real.texts)), "encode_s": encode_s}
+    empty: dict[str, Any] = {
+        "write_s": 0,
+        "disk_mb": 0,
+        "build_peak_mb": 0,
+        "load_s": 0,
+        "rss_mb": 0,
+        "p50_ms": 0,
+        "p95_ms": 0,
+    }
     if store == "milvus" and size > MILVUS_LITE_MAX:
         why = f"not run: Milvus Lite keeps everything in the serving process (over {MILVUS_LITE_MAX:,} passages)"
         return ScaleRow(**base, **empty, dense_p50_ms=0, recall10=0, error=why)
@@ -340,7 +348,7 @@ def plot(report: ScaleReport, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    panels = (
+    panels: tuple[tuple[str, Callable[[ScaleRow], float]], ...] = (
         ("serving RSS (GB)", lambda r: r.rss_mb / 1024),
         ("hybrid retrieval p50 (ms)", lambda r: r.p50_ms),
         ("build: write + projected encode (h)", lambda r: (r.write_s + r.encode_s) / 3600),

@@ -21,6 +21,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -80,7 +81,8 @@ def real_documents(shared: Path) -> dict[str, list[Document]]:
 def real_corpus(shared: Path, embedder: Embedder, cache_dir: Path, chunking: ChunkSettings | None = None) -> RealCorpus:
     """Chunk the real documents and embed their passages, reusing the blocks cached by earlier runs."""
     chunking = chunking or ChunkSettings()
-    texts, sources = [], {}
+    texts: list[str] = []
+    sources: dict[str, int] = {}
     for source, documents in real_documents(shared).items():
         before = len(texts)
         for doc in documents:
@@ -101,7 +103,11 @@ def real_corpus(shared: Path, embedder: Embedder, cache_dir: Path, chunking: Chu
         started = time.perf_counter()
         block = embedder.encode(texts[start : start + BLOCK], batch_size=64)
         rate = len(block) / max(time.perf_counter() - started, 1e-9)
-        write_file(file, lambda f, b=block: np.save(f, b.astype(np.float32), allow_pickle=False))
+
+        def save(f: BinaryIO, b: np.ndarray = block) -> None:
+            np.save(f, b.astype(np.float32), allow_pickle=False)
+
+        write_file(file, save)
         blocks.append(block)
         log.info("embedded block %d (%d passages at %.0f/s)", number, len(block), rate)
     rate_file = folder / "rate.json"

@@ -121,7 +121,8 @@ def best_threshold(reads: dict[str, Read], questions: Sequence[squad.SquadQuesti
     scored = sorted(((reads[q.qid].score, f1[q.qid], not q.answers) for q in questions), key=lambda x: -x[0])
     # Answering the top-k by score: F1 = Σ f1 of answered + (unanswerable among the abstained).
     total_unans = sum(u for _, _, u in scored)
-    best, best_t, gained, unans_answered = total_unans, math.inf, 0.0, 0
+    best: float = total_unans
+    best_t, gained, unans_answered = math.inf, 0.0, 0
     for k, (score, f, unans) in enumerate(scored):
         gained += 0.0 if unans else f
         unans_answered += unans

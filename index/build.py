@@ -344,7 +344,7 @@ def _same_settings(manifest: dict[str, Any], model_name: str, chunking: ChunkSet
 
 def _same_vectors(manifest: dict[str, Any], model_name: str, chunking: ChunkSettings) -> bool:
     """Whether an index's passages and vectors are what these settings would make (the store aside)."""
-    return manifest["model"]["name"] == model_name and manifest["chunking"] == chunking.as_dict()
+    return bool(manifest["model"]["name"] == model_name and manifest["chunking"] == chunking.as_dict())
 
 
 def _same_store(manifest: dict[str, Any], store: StoreSpec) -> bool:

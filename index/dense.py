@@ -17,7 +17,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, cast
 
 import faiss
 import numpy as np
@@ -112,16 +112,19 @@ class FaissStore:
         self.index = index
         self.params = dict(params or {})
         if index_type == "hnsw-ip":
-            faiss.downcast_index(index.index).hnsw.efSearch = int(self.params.get("ef_search", HnswParams().ef_search))
+            hnsw = cast(faiss.IndexHNSWFlat, faiss.downcast_index(index.index))  # faiss types it the base Index
+            hnsw.hnsw.efSearch = int(self.params.get("ef_search", HnswParams().ef_search))
 
     @classmethod
     def create(cls, index_type: str, dimension: int, params: dict[str, Any] | None = None) -> FaissStore:
+        base: faiss.Index
         if index_type == "flat-ip":
             base = faiss.IndexFlatIP(dimension)
         elif index_type == "hnsw-ip":
             hp = HnswParams(**(params or {}))
-            base = faiss.IndexHNSWFlat(dimension, hp.m, faiss.METRIC_INNER_PRODUCT)
-            base.hnsw.efConstruction = hp.ef_construction
+            hnsw = faiss.IndexHNSWFlat(dimension, hp.m, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = hp.ef_construction
+            base = hnsw
             params = hp.as_dict()
         else:
             raise ValueError(f"unknown FAISS index type {index_type!r}; choose one of {', '.join(cls.KINDS)}")

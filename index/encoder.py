@@ -113,13 +113,15 @@ class NumpyBert:
         if self.head is None:
             raise ValueError("this encoder was loaded without a head")
         weight, bias = self.head
-        return self.hidden(input_ids, attention_mask, token_type_ids) @ weight + bias
+        logits: np.ndarray = self.hidden(input_ids, attention_mask, token_type_ids) @ weight + bias
+        return logits
 
     def _norm(self, x: np.ndarray, params: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         mean = x.mean(axis=-1, keepdims=True)
         centred = x - mean
         var = (centred * centred).mean(axis=-1, keepdims=True)
-        return centred / np.sqrt(var + self.eps) * params[0] + params[1]
+        normed: np.ndarray = centred / np.sqrt(var + self.eps) * params[0] + params[1]
+        return normed
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -137,4 +139,5 @@ def _gelu(x: np.ndarray) -> np.ndarray:
         )
     )
     erf = np.sign(z) * (1.0 - poly * np.exp(-a * a))
-    return x * np.float32(0.5) * (1.0 + erf)
+    out: np.ndarray = x * np.float32(0.5) * (1.0 + erf)
+    return out

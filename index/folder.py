@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def atomic_folder(index_dir: Path) -> Iterator[Path]:
     except BaseException as err:
         full = isinstance(err, OSError) and disk_full(err, parent)  # before the copy's space is given back
         shutil.rmtree(tmp, ignore_errors=True)
-        if full and err.errno != errno.ENOSPC:  # type: ignore[union-attr]
+        if full and isinstance(err, OSError) and err.errno != errno.ENOSPC:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from err
         raise
 
@@ -180,7 +180,7 @@ def read_jsonl(path: Path, parse: Callable[..., Any]) -> Iterator[Any]:
 def load_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
     """A float32 array; with ``mmap`` a read-only memory map (rows are read from disk as they are used)."""
     try:
-        array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+        array: np.ndarray = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except FileNotFoundError as err:
         raise IndexCorruptError(path, "is missing") from err
     except (OSError, ValueError, EOFError) as err:
@@ -260,7 +260,13 @@ class PassageTable(Sequence[Passage]):
     def __len__(self) -> int:
         return len(self._starts) - 1
 
-    def __getitem__(self, i: int | slice) -> Any:
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+
+    def __getitem__(self, i: int | slice) -> Passage | list[Passage]:
         if isinstance(i, slice):
             return [self._parse(j) for j in range(*i.indices(len(self)))]
         n = len(self)

@@ -26,10 +26,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.errors import DocumentError
 from index.limits import ReadLimits, mb
 from index.markdown import TABLE_CELLS, join_blocks
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborNode
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +212,9 @@ def _html(path: Path, data: bytes, limits: ReadLimits) -> Extracted:
         )
     tree = HTMLParser(html)
     title = None
-    if tree.css_first("title") is not None:
-        title = _squash(tree.css_first("title").text()) or None
+    title_node = tree.css_first("title")
+    if title_node is not None:
+        title = _squash(title_node.text()) or None
     h1 = tree.css_first("h1")
     if title is None and h1 is not None:
         title = _squash(h1.text()) or None
@@ -222,23 +227,23 @@ def _html(path: Path, data: bytes, limits: ReadLimits) -> Extracted:
     return Extracted(join_blocks(out.blocks), title, "html")
 
 
-def _walk_html(root: object, out: _Blocks) -> None:
+def _walk_html(root: LexborNode, out: _Blocks) -> None:
     """Every text of ``root`` in document order, into blocks; a loop with its own stack, so that no depth
     the parser builds drops text."""
-    stack: list[tuple[object, bool]] = [(root, False)]  # (node, True once its children are done)
+    stack: list[tuple[LexborNode, bool]] = [(root, False)]  # (node, True once its children are done)
     while stack:
         node, done = stack.pop()
         if done:  # the end of a block element
             out.flush()
             out.prefix = ""  # an empty heading or item marks nothing after it
             continue
-        tag = node.tag  # type: ignore[attr-defined]
+        tag = node.tag
         if tag == "-text":
-            out.text(node.text_content or "")  # type: ignore[attr-defined]
+            out.text(node.text_content or "")
             continue
-        if tag in _SKIP_TAGS or tag.startswith("-"):
+        if tag is None or tag in _SKIP_TAGS or tag.startswith("-"):  # None: a node Lexbor cannot name
             continue
-        attrs = node.attributes  # type: ignore[attr-defined]
+        attrs = node.attributes
         if "hidden" in attrs or attrs.get("aria-hidden") == "true" or attrs.get("role") == "navigation":
             continue
         if tag == "br":
@@ -253,7 +258,7 @@ def _walk_html(root: object, out: _Blocks) -> None:
             stack.append((node, True))
         elif tag in ("td", "th") and out.buffer and _squash("".join(out.buffer)):
             out.text(TABLE_CELLS)
-        children = list(node.iter(include_text=True))  # type: ignore[attr-defined]
+        children = list(node.iter(include_text=True))
         stack.extend((child, False) for child in reversed(children))
 
 

@@ -27,7 +27,8 @@ def _stemmer() -> Stemmer.Stemmer:
 def tokenize(text: str) -> list[str]:
     """Lowercased word tokens without English stopwords, Snowball-stemmed."""
     words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
-    return _stemmer().stemWords(words)
+    stems: list[str] = _stemmer().stemWords(words)  # PyStemmer is untyped: it returns a list of str
+    return stems
 
 
 class LexicalIndex:

@@ -40,7 +40,7 @@ class ReadLimits:
     sandbox: bool = True
 
     def __post_init__(self) -> None:
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             value = getattr(self, name)
             if not isinstance(value, bool) and value <= 0:
                 raise ValueError(f"ReadLimits.{name} must be positive, got {value}")

@@ -68,13 +68,13 @@ def read_pdf(path: Path, data: bytes, limits: ReadLimits) -> tuple[str, str | No
     title = " ".join(meta_title.split()) if isinstance(meta_title, str) and meta_title.strip() else None
 
     pages: list[tuple[list[Row], list[Table], float]] = []
-    for number, (words, tables, marks, height) in enumerate(pdf_words.pages(data)):
+    for number, (words, ruled, marks, height) in enumerate(pdf_words.pages(data)):
         upright = [w for w in words if w["upright"]]
         if len(upright) * 2 >= len(words):
             words = upright  # rotated words (a diagonal "DRAFT") are a watermark, unless they are the page
         rows = _rows(words, number)
         _mark_bullets(rows, marks)
-        pages.append((rows, [Table(rows, top) for top, rows, _ in tables], height))
+        pages.append((rows, [Table(rows, top) for top, rows, _ in ruled], height))
     empty = [n for n, (rows, tables, _) in enumerate(pages, 1) if not rows and not tables]
     if pages and len(empty) == len(pages):
         raise DocumentError(path, "has no text layer (a scanned PDF?); run OCR on it (e.g. ocrmypdf) first")
@@ -310,7 +310,12 @@ def _mark_headings(lines: list[Line], outline: dict[int, list[tuple[int, str]]])
             continue
         after = lines[i + 1] if i + 1 < len(lines) else None
         below = after and after.bold and after.region == line.region and after.top - line.bottom < 0.6 * line.size
-        if below and after.size == line.size and len(line.text.split()) + len(after.text.split()) > 12:
+        if (
+            below
+            and after is not None
+            and after.size == line.size
+            and len(line.text.split()) + len(after.text.split()) > 12
+        ):
             continue  # a bold paragraph, not a heading
         line.level = min(len(sizes) + 1, 6)
     for page, entries in outline.items():

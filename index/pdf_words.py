@@ -62,12 +62,14 @@ def _glyph_device(resources: Any) -> Any:
         glyphs: list[tuple[float, float, float, float, str, bool, float, bool]]
         layout: Any = None
 
-        def render_char(self, matrix: Any, font: Any, fontsize: float, scaling: float, rise: float, cid: int, *_: Any):
+        def render_char(
+            self, matrix: Any, font: Any, fontsize: float, scaling: float, rise: float, cid: int, *_: Any
+        ) -> float:
             try:
                 text = font.to_unichr(cid)
             except PDFUnicodeNotDefined:
                 text = "\ufffd"
-            advance = font.char_width(cid) * fontsize * scaling
+            advance: float = font.char_width(cid) * fontsize * scaling
             known = fonts.get(id(font))
             if known is None or known[0] is not font:
                 name = font.fontname.lower() if isinstance(font.fontname, str) else ""
@@ -141,7 +143,7 @@ def _shapes(layout: Any, height: float) -> tuple[list[dict[str, Any]], list[Box]
     """The lines and rectangle sides drawn on a page, as ``pdfplumber``'s table finder takes them, and the
     small filled dots and squares (bullets)."""
     from pdfminer.layout import LTContainer, LTCurve, LTLine, LTRect
-    from pdfplumber.utils import curve_to_edges, line_to_edge, rect_to_edges
+    from pdfplumber.utils.geometry import curve_to_edges, line_to_edge, rect_to_edges
 
     edges: list[dict[str, Any]] = []
     marks: list[Box] = []
@@ -185,7 +187,8 @@ def _ruled_tables(
     """The tables the drawn lines rule, each cell's words as its text; the words left outside them."""
     from pdfplumber.table import TableFinder
 
-    finder = TableFinder(SimpleNamespace(edges=edges, bbox=(0, 0, width, height), chars=[]))
+    page = SimpleNamespace(edges=edges, bbox=(0, 0, width, height), chars=[])  # all of a Page TableFinder reads
+    finder = TableFinder(page)  # type: ignore[arg-type]  # pdfplumber types it a Page; it reads only those three
     tables: list[TableRows] = []
     for table in finder.tables:
         x0, top, x1, bottom = table.bbox
@@ -202,7 +205,8 @@ def _ruled_tables(
 
 
 def _within(word: Word, box: tuple[float, float, float, float]) -> bool:
-    x, y = (word["x0"] + word["x1"]) / 2, (word["top"] + word["bottom"]) / 2
+    x: float = (word["x0"] + word["x1"]) / 2
+    y: float = (word["top"] + word["bottom"]) / 2
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 

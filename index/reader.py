@@ -122,8 +122,8 @@ def read_documents(
     if memory is not None:
         memory.forget_unseen()
     if skipped:
-        listed = "; ".join(map(str, skipped))
-        log.warning("skipped %d file%s: %s", len(skipped), "" if len(skipped) == 1 else "s", listed)
+        named = "; ".join(map(str, skipped))
+        log.warning("skipped %d file%s: %s", len(skipped), "" if len(skipped) == 1 else "s", named)
 
     documents: dict[str, Document] = {}
     by_hash: dict[str, str] = {}
@@ -369,4 +369,5 @@ def _load_front_matter(block: str, path: Path | str) -> dict[str, Any]:
     if not isinstance(data, dict):
         return {}
     # JSON-safe (dates and other YAML types become strings) so that the index sidecar can hold it.
-    return json.loads(json.dumps({str(k): v for k, v in data.items()}, default=str))
+    safe: dict[str, Any] = json.loads(json.dumps({str(k): v for k, v in data.items()}, default=str))
+    return safe

@@ -127,7 +127,7 @@ def _load(file: Path, rows: int) -> np.ndarray | None:
     if not file.exists():
         return None
     try:
-        vectors = np.load(file, mmap_mode="r", allow_pickle=False)
+        vectors: np.ndarray = np.load(file, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
         log.warning("ignoring %s (%s); embedding that chunk again", file, err)
         return None

@@ -205,6 +205,7 @@ def _serve(receive: Connection, send: Connection, memory_bytes: int) -> None:
         reply: dict[str, Any]
         try:
             extracted = extract(Path(request["path"]), data, limits)
+            assert extracted is not None, "the parent sends only files whose suffix has an extractor"
             reply = {"kind": "ok", "text": extracted.text, "title": extracted.title, "format": extracted.format}
         except DocumentError as err:
             reply = {"kind": "error", "problem": err.problem}

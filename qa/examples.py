@@ -14,6 +14,7 @@ from itertools import chain, zip_longest
 
 from qa.answer import Reader, answer
 from qa.retriever import Retriever
+from qa.types import Result
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,12 @@ def whole_phrase(text: str, start: int, end: int) -> bool:
     return ends and starts
 
 
+def _surest_first(result: Result) -> tuple[bool, float]:
+    """Sort key of answered results: sure answers first, then by confidence."""
+    assert result.answer is not None, "only answered results are sorted"
+    return (result.answer.band != "sure", -result.confidence)
+
+
 def example_questions(retriever: Retriever, reader: Reader, *, limit: int = 4, tries: int = 12) -> list[str]:
     """Up to ``limit`` of :func:`candidates` (``tries`` of them asked) that the product answers."""
     asked = candidates(retriever, tries)
@@ -75,7 +82,7 @@ def example_questions(retriever: Retriever, reader: Reader, *, limit: int = 4, t
         and r.answer is not None
         and whole_phrase(retriever.index.documents[r.answer.doc_id].text, r.answer.start, r.answer.end)
     ]
-    answered.sort(key=lambda r: (r.answer.band != "sure", -r.confidence))  # type: ignore[union-attr]
+    answered.sort(key=_surest_first)
     chosen = [r.question for r in answered[:limit]]
     log.info("example questions: %d of %d candidates answered; offering %s", len(answered), len(asked), chosen)
     return chosen

@@ -128,7 +128,7 @@ def check_folder(path: Path) -> dict[str, Any]:
     how = "restore it with `git checkout -- qa/models/reader` or retrain it with `qa train-reader`"
     manifest_path = path / MANIFEST
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
         hashes = manifest["sha256"]
     except FileNotFoundError as err:
         raise ReaderModelError(path, f"no reader model here ({MANIFEST} is missing); {how}") from err
@@ -159,9 +159,9 @@ def load_reader_model(path: Path = READER_DIR, precision: str = "auto", threads:
         if precision == "numpy":
             from index.encoder import NumpyBert
 
-            network = NumpyBert(path, prefix="bert.", head="qa_outputs")
+            numpy_network = NumpyBert(path, prefix="bert.", head="qa_outputs")
             log.info("reader model %s loaded from %s (numpy)", manifest.get("name", path.name), path)
-            return ReaderModel(path, network, tokenizer, settings, manifest, "numpy")
+            return ReaderModel(path, numpy_network, tokenizer, settings, manifest, "numpy")
     except Exception as err:  # tokenizers raises a bare Exception for a damaged tokenizer.json
         raise ReaderModelError(path, f"cannot be loaded ({err}); retrain it with `qa train-reader`") from err
     torch = _torch()

@@ -258,7 +258,8 @@ def allowed_positions(starts: np.ndarray) -> np.ndarray:
 def _log_softmax_over(x: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     z = np.where(allowed, x, -np.inf)
     m = z.max()
-    return z - (m + np.log(np.exp(z - m).sum()))
+    log_probs: np.ndarray = z - (m + np.log(np.exp(z - m).sum()))
+    return log_probs
 
 
 def read_group(

@@ -64,17 +64,23 @@ class Retriever:
         f = self.fusion
         bm25_rank = _ranks(bm25, positive_only=True) if bm25 is not None else None
         dense_rank = _ranks(dense) if dense is not None else None
+        fused: np.ndarray
         if mode == "bm25":
+            assert bm25 is not None, "a bm25 search scores its candidates"
             fused = bm25
         elif mode == "dense":
+            assert dense is not None, "a dense search scores its candidates"
             fused = dense
-        elif f.method == "rrf":
-            fused = np.zeros(cand.size)
-            for ranks, weight in ((bm25_rank, f.bm25_weight), (dense_rank, f.dense_weight)):
-                fused += np.where(ranks > 0, weight / (f.rrf_k + np.maximum(ranks, 1)), 0.0)
         else:
-            top = float(bm25.max()) if bm25.size and bm25.max() > 0 else 1.0
-            fused = f.bm25_weight * bm25 / top + f.dense_weight * dense
+            assert bm25 is not None and dense is not None, "a hybrid search scores its candidates both ways"
+            assert bm25_rank is not None and dense_rank is not None
+            if f.method == "rrf":
+                fused = np.zeros(cand.size)
+                for ranks, weight in ((bm25_rank, f.bm25_weight), (dense_rank, f.dense_weight)):
+                    fused += np.where(ranks > 0, weight / (f.rrf_k + np.maximum(ranks, 1)), 0.0)
+            else:
+                top = float(bm25.max()) if bm25.size and bm25.max() > 0 else 1.0
+                fused = f.bm25_weight * bm25 / top + f.dense_weight * dense
         order = np.lexsort((cand, -fused))[:k]
         hits = []
         for rank, j in enumerate(order, 1):

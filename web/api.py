@@ -4,7 +4,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the body type of `
 made for the settings' limits) from the annotation at run time.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -25,8 +25,8 @@ from web.views import documents_page
 
 State = Annotated[AppState, Depends(app_state)]
 
-UNAVAILABLE = {503: {"model": ErrorOut, "description": "The index cannot be used"}}
-ERRORS = {
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: {"model": ErrorOut, "description": "The index cannot be used"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ValidationErrorOut, "description": "The question or a parameter is not acceptable"},
     **UNAVAILABLE,
 }
@@ -47,11 +47,12 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
         },
         summary="Answer a question from the documents",
     )
-    def ask(body: ask_request, state: State, request: Request) -> AskResponse:  # type: ignore[valid-type]
+    def ask(body: ask_request, state: State, request: Request) -> AskResponse:  # type: ignore[valid-type]  # a class made at run time
         """An extractive answer (verbatim, with offsets into its document) or `no_answer`, and the
         passages it was read from."""
-        note_question(request, body.question)
-        result, took_ms = answer_question(state, body.question, body.top_k)
+        asked: AskRequest = body  # ask_request is AskRequest with the settings' limits
+        note_question(request, asked.question)
+        result, took_ms = answer_question(state, asked.question, asked.top_k)
         return AskResponse.of(result, took_ms, state.index)
 
     @api.get("/search", response_model=list[PassageOut], responses=ERRORS, summary="Retrieve passages")

@@ -57,9 +57,8 @@ class BodyLimit:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        if last.get("type") == "http.disconnect":
-            replay = receive  # type: ignore[assignment]  # the client went away: let the app see it
-        await self.app(scope, replay, send)
+        gone = last.get("type") == "http.disconnect"  # the client went away: let the app see it
+        await self.app(scope, receive if gone else replay, send)
 
     async def _read(self, receive: Receive) -> tuple[bytes, Message]:
         chunks: list[bytes] = []

@@ -84,7 +84,7 @@ def guarded_h11(limits: ConnectionLimits) -> type[H11Protocol]:
         _body_timer: asyncio.TimerHandle | None = None
         _counted: str | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows BaseTransport to Transport
             super().connection_made(transport)
             peer = self.client[0] if self.client else ""
             if limits.per_client and not limits.uncapped(peer):

@@ -177,12 +177,14 @@ def _key(p: Passage) -> tuple[str, int, int]:
 def _citation(p: Passage, doc: Document | None, question: str, answer: Answer | None) -> Citation:
     """A source of the page: the passage marked lightly, and the answer strongly when it stands in it."""
     title = doc.title if doc else p.doc_id
-    holds = answer is not None and answer.doc_id == p.doc_id and p.start <= answer.start and answer.end <= p.end
+    mark: tuple[int, int] | None = None
+    if answer is not None and answer.doc_id == p.doc_id and p.start <= answer.start and answer.end <= p.end:
+        mark = (answer.start, answer.end)
     headings = " › ".join(h for h in p.heading_path if h != title)
     return Citation(
         title=title,
         date=doc.date if doc else None,
-        href=doc_href(p.doc_id, doc, (answer.start, answer.end) if holds else None, (p.start, p.end), question),
+        href=doc_href(p.doc_id, doc, mark, (p.start, p.end), question),
         excerpt=excerpt(plain_text(p.text)),
         headings=headings,
     )
