@@ -11,8 +11,9 @@ import shutil
 import socket
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,7 +40,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder)
     monkeypatch.setattr(wiring, "embedder", lambda settings, engine="torch": embedder)
     served: list[object] = []
     web_app = types.ModuleType("web.app")
-    web_app.create_app = lambda settings, index=None, watch=None: (  # type: ignore[attr-defined]
+    web_app.create_app = lambda settings, index=None, watch=None: (  # type: ignore[attr-defined]  # a stand-in module
         ("app", settings.index_dir) if index is None else ("app", settings.index_dir, index.path)
     )
     monkeypatch.setitem(sys.modules, "web.app", web_app)
@@ -54,10 +55,10 @@ def deny_mkdir_under(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     """Simulate a read-only ``folder`` (tests run as root, which ignores chmod)."""
     real_mkdir = Path.mkdir
 
-    def mkdir(self: Path, *args: object, **kwargs: object) -> None:
+    def mkdir(self: Path, *args: Any, **kwargs: Any) -> None:
         if self == folder or folder in self.parents:
             raise PermissionError(13, "Permission denied", str(self))
-        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+        real_mkdir(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "mkdir", mkdir)
 
@@ -150,12 +151,12 @@ def test_serve_refuses_a_broken_index_and_does_not_build_over_it(
     corpus: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    damage: object,
+    damage: Callable[[Path], object],
     file: str,
 ) -> None:
     idx = tmp_path / "idx"
     assert cli.main(["index", str(corpus), "--index", str(idx)]) == 0
-    damage(idx)  # type: ignore[operator]
+    damage(idx)
     broken = snapshot(idx)
     capsys.readouterr()
     assert cli.main(["serve", str(corpus), "--index", str(idx)]) == 1

@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,10 +22,10 @@ from tests.conftest import write_corpus
 GOOD = {"good.md": "# Good\n\nFine text about the civic lab."}
 
 
-def only_good(folder: Path, caplog: pytest.LogCaptureFixture, **kwargs: object) -> str:
+def only_good(folder: Path, caplog: pytest.LogCaptureFixture, **kwargs: Any) -> str:
     """Read ``folder``, check that only good.md came back, return the warnings."""
     with caplog.at_level(logging.WARNING):
-        docs = read_documents([folder], **kwargs)  # type: ignore[arg-type]
+        docs = read_documents([folder], **kwargs)
     assert [d.doc_id for d in docs] == ["good.md"]
     return caplog.text
 
@@ -39,9 +40,9 @@ def test_a_file_over_the_size_limit_is_skipped_without_being_read(
     opened: list[str] = []
     real_open = Path.open
 
-    def spy(self: Path, *args: object, **kwargs: object) -> object:
+    def spy(self: Path, *args: Any, **kwargs: Any) -> object:
         opened.append(self.name)
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real_open(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "open", spy)
     warnings = only_good(folder, caplog)
@@ -112,10 +113,10 @@ def test_an_unreadable_file_is_skipped_simulated(
     folder = write_corpus(tmp_path / "c", {**GOOD, "locked.md": "# Locked\n\nNo access."})
     real_open = Path.open
 
-    def denied(self: Path, *args: object, **kwargs: object) -> object:
+    def denied(self: Path, *args: Any, **kwargs: Any) -> object:
         if self.name == "locked.md":
             raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real_open(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "open", denied)
     warnings = only_good(folder, caplog)

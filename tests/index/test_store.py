@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -134,11 +135,11 @@ def test_dimension_mismatch(corpus: Path, tmp_path: Path, embedder: Embedder) ->
     ],
 )
 def test_damaged_index_gives_a_typed_error_naming_the_file(
-    corpus: Path, tmp_path: Path, embedder: Embedder, damage: object, file: str
+    corpus: Path, tmp_path: Path, embedder: Embedder, damage: Callable[[Path], object], file: str
 ) -> None:
     idx = tmp_path / "idx"
     build([corpus], idx, embedder=embedder)
-    damage(idx)  # type: ignore[operator]
+    damage(idx)
     with pytest.raises(IndexCorruptError) as err:
         Index.load(idx)
     assert file in str(err.value) and "qa index --rebuild" in str(err.value)

@@ -93,7 +93,7 @@ def test_empty_questions_are_refused(retriever: Retriever) -> None:
     with pytest.raises(InvalidQueryError):
         answer(["  "], retriever)
     with pytest.raises(TypeError):
-        answer("a string, not a batch", retriever)  # type: ignore[arg-type]
+        answer("a string, not a batch", retriever)  # a str is a Sequence[str] to mypy: the run-time check catches it
     assert answer([], retriever) == []
 
 

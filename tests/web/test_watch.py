@@ -101,7 +101,7 @@ def test_hidden_files_and_the_index_itself_are_not_watched(tmp_path: Path) -> No
     from web.watch import Watcher
 
     docs = tmp_path / ".config" / "docs"  # a source inside a hidden folder is still watched
-    watcher = Watcher([docs], docs / "idx", build=lambda: None, reload=lambda: None)  # type: ignore[arg-type,return-value]
+    watcher = Watcher([docs], docs / "idx", build=lambda: None, reload=lambda: None)  # type: ignore[arg-type,return-value]  # never called here
     ignored = {
         name: watcher._ignored(Change.modified, str(docs / name))
         for name in ("a.md", "sub/b.pdf", ".git/objects/ab/cdef", "sub/.a.md.swp", "idx/manifest.json")
@@ -133,7 +133,7 @@ def test_regression_a_skipped_file_is_not_parsed_again_on_every_refresh(
         assert skipped["path"].endswith("nested.html") and "QA_MAX_HTML_DEPTH" in skipped["problem"]
         for minutes in ("seven", "twelve"):
             (docs / "metro.md").write_text(METRO.format(minutes))
-            until(client, lambda b, m=minutes: any(m in p["text"] for p in metro_passages(b)))  # type: ignore[misc]
+            until(client, lambda b, m=minutes: any(m in p["text"] for p in metro_passages(b)))  # type: ignore[misc]  # m=: bound per loop
     assert parsed_files.count("nested.html") == 1
     # One line per refresh says what changed and how long it took (the server log said nothing).
     lines = [r.getMessage() for r in caplog.records if r.name == "web.watch" and "re-indexed" in r.getMessage()]
