@@ -30,11 +30,20 @@ def body_of(size: int) -> bytes:
     return head + b" " * (size - len(head) - len(tail)) + tail
 
 
-def test_the_limit_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().max_body_bytes == 16384 and Settings().log_questions is False
+def test_the_limit_and_question_logging_are_set_from_the_environment(
+    web_index: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The defaults (16384 bytes, no questions logged) are checked by the tests below; here the app obeys the
+    environment variables."""
     monkeypatch.setenv("QA_MAX_BODY_BYTES", "100")
     monkeypatch.setenv("QA_LOG_QUESTIONS", "true")
-    assert Settings().max_body_bytes == 100 and Settings().log_questions is True
+    caplog.set_level(logging.INFO, logger="civic_qa.access")
+    with local_client(create_app(Settings(index_dir=web_index), embedder=embedder)) as c:
+        assert c.post("/ask", content=body_of(100), headers=JSON).status_code == 200
+        response = c.post("/ask", content=body_of(101), headers=JSON)
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large: at most 100 bytes, please."}
+    assert any(x.get("question") == "What is Pehchaan?" and x["status"] == 200 for x in access_lines(caplog))
 
 
 def test_a_body_over_the_limit_gets_413(client: TestClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,9 +44,15 @@ def test_regression_a_connection_that_never_finishes_its_headers_is_closed(slow_
 
 def test_requests_and_kept_alive_connections_still_work(slow_guarded_server: int) -> None:
     client = http.client.HTTPConnection("127.0.0.1", slow_guarded_server, timeout=30)
+    sockets = []
     for _ in range(2):  # the same connection, kept alive between the two
         client.request(
             "POST", "/ask", body='{"question": "What is Pehchaan?"}', headers={"content-type": "application/json"}
         )
-        assert client.getresponse().read() and client.sock is not None
+        response = client.getresponse()
+        assert response.status == 200 and not response.will_close
+        body = json.loads(response.read())
+        assert body["question"] == "What is Pehchaan?" and body["answer"] is not None
+        sockets.append(client.sock)
+    assert sockets[0] is not None and sockets[0] is sockets[1]  # not closed and opened again
     client.close()
