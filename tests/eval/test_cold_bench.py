@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from eval import cold_bench
 from index.build import build
 from index.embed import Embedder
 
 
+@pytest.mark.slow
 def test_one_cold_run_per_engine_answers_and_prints_a_table(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
     """The CI-sized run of `qa bench cold`: a fresh `qa ask` process per engine, each one exits 0."""
     build([corpus], tmp_path / "idx", embedder=embedder)

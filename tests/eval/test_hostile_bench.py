@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from eval.hostile_bench import _skip_reasons, format_report, index_row
 from eval.hostile_files import nested_html
 
 
+@pytest.mark.slow
 def test_an_index_row_runs_qa_index_in_a_fresh_process_and_names_the_limit_hit(tmp_path: Path) -> None:
     row = index_row("nested", [lambda folder: nested_html(folder / "nested.html", 2_000)], False, tmp_path / "w")
     assert row.exit_code == 0 and row.documents == 1

@@ -9,6 +9,7 @@ from index.build import build
 from index.embed import Embedder
 
 
+@pytest.mark.slow
 def test_short_bounded_load_run_has_no_errors(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
     """The CI-sized run of `qa bench load`: a real `qa serve` process, loopback only, stops by itself."""
     build([corpus], tmp_path / "idx", embedder=embedder)

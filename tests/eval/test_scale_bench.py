@@ -40,6 +40,7 @@ def test_made_up_documents_hold_their_passages_at_their_offsets() -> None:
         assert all(doc.text[p.start : p.end] == p.text for p in passages)
 
 
+@pytest.mark.slow
 def test_every_store_is_built_served_and_measured(tmp_path: Path, embedder: Embedder) -> None:
     questions = [f"Where do I apply for {t}?" for t in TOPICS]
     report = measure(

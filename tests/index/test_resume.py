@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index.build import build, passage_text
 from index.embed import Embedder
@@ -31,6 +32,7 @@ def _chunks(folder: Path) -> list[Path]:
     return sorted(folder.glob("chunk-*.npy")) if folder.is_dir() else []
 
 
+@pytest.mark.slow
 def test_a_build_killed_midway_resumes_without_embedding_again(
     corpus: Path, tmp_path: Path, embedder: Embedder
 ) -> None:

@@ -214,6 +214,7 @@ def test_ask_starts_without_torch_and_answers_as_the_torch_reader_does(
     assert abs(light["confidence"] - full["confidence"]) < 1e-3
 
 
+@pytest.mark.slow
 def test_regression_milvus_store_output_is_clean(corpus: Path, tmp_path: Path) -> None:
     """With QA_STORE=milvus:..., grpc printed a traceback ("Method not implemented": pymilvus asks Milvus Lite
     for a timestamp it does not implement) and keepalive notices into `qa index` / `qa search` output."""

@@ -165,6 +165,7 @@ def test_regression_a_body_sent_a_byte_a_second_is_closed_while_ask_answers(
     assert closed and 1.0 < took < 6.0, f"closed={closed} after {took:.1f} s"
 
 
+@pytest.mark.slow
 def test_a_body_in_time_is_answered(web_index: Path, embedder: Embedder) -> None:
     settings = Settings(index_dir=web_index, body_timeout_s=1.5)
     body = b'{"question": "What is Pehchaan?"}'
