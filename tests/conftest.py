@@ -10,6 +10,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from index.build import build
 from index.embed import Embedder
 from qa.reader_model import ReaderModel, default_reader_model
 
@@ -70,6 +71,16 @@ def reader_model() -> ReaderModel:
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     return write_corpus(tmp_path / "docs", THREE_DOCS)
+
+
+@pytest.fixture(scope="session")
+def three_docs_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """THREE_DOCS built once for the whole session, for the tests that only read an index. A test that
+    changes an index, or the folder it was built from, builds its own (or copies this one into tmp_path:
+    copying is cheap beside embedding)."""
+    folder = tmp_path_factory.mktemp("three-docs")
+    build([write_corpus(folder / "docs", THREE_DOCS)], folder / "idx", embedder=embedder)
+    return folder / "idx"
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 from eval import latency_bench
 from eval.answer_eval import Record, calibrate, coverage_curve, evaluate_system, normalize
 from eval.sets import EvalQuestion
-from index.build import build
 from index.embed import Embedder
 from index.store import Index
 from qa.confidence import fit_confidence
@@ -20,9 +19,8 @@ def test_normalize_quotes_case_and_spaces() -> None:
     assert normalize("  KP’s  “Digital”\nPolicy ") == 'kp\'s "digital" policy'
 
 
-def test_evaluate_counts_answers_and_abstentions(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    build([corpus], tmp_path / "idx", embedder=embedder)
-    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+def test_evaluate_counts_answers_and_abstentions(three_docs_index: Path, embedder: Embedder) -> None:
+    retriever = Retriever(Index.load(three_docs_index), embedder)
     questions = [
         EvalQuestion("a1", "Which SMS short code reaches the identity service?", ("8070",), "pehchaan.md"),
         EvalQuestion("a2", "In which month does the fellowship cohort start?", ("July",), "fellowship.txt"),
@@ -46,9 +44,8 @@ def test_evaluate_counts_answers_and_abstentions(corpus: Path, tmp_path: Path, e
         assert rows["a2"].exact == rows["a2"].f1 == 1.0
 
 
-def test_naive_baseline_never_abstains(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    build([corpus], tmp_path / "idx", embedder=embedder)
-    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+def test_naive_baseline_never_abstains(three_docs_index: Path, embedder: Embedder) -> None:
+    retriever = Retriever(Index.load(three_docs_index), embedder)
     questions = [EvalQuestion("u1", "How much money did the World Bank give the hackathon winners?", (), None)]
     report = evaluate_system("hybrid + first sentence", questions, retriever)
     (record,) = report.records
@@ -84,9 +81,8 @@ def test_fit_confidence_finds_the_separating_score() -> None:
     assert ((p > 0.5) == (y > 0.5)).mean() > 0.95
 
 
-def test_latency_bench_runs_against_a_live_server(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    build([corpus], tmp_path / "idx", embedder=embedder)
-    report = latency_bench.run(Settings(index_dir=tmp_path / "idx"), ["What is Pehchaan?"] * 3, warmup=1)
+def test_latency_bench_runs_against_a_live_server(three_docs_index: Path) -> None:
+    report = latency_bench.run(Settings(index_dir=three_docs_index), ["What is Pehchaan?"] * 3, warmup=1)
     assert report.requests == 3 and report.p50_ms > 0 and report.p95_ms >= report.p50_ms
     assert set(report.stages_p50_ms) == {"encode", "search", "read"}
 

@@ -10,7 +10,6 @@ import pytest
 from eval import calibration
 from eval.qa_data import civic_part
 from eval.sets import EvalQuestion
-from index.build import build
 from index.embed import Embedder
 from index.store import Index
 from qa.answer import SCORES
@@ -23,9 +22,8 @@ def test_auc_by_hand() -> None:
     assert np.isnan(calibration.auc(np.array([0.5]), np.array([1])))
 
 
-def test_examples_come_from_the_calibration_half_only(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    build([corpus], tmp_path / "idx", embedder=embedder)
-    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+def test_examples_come_from_the_calibration_half_only(three_docs_index: Path, embedder: Embedder) -> None:
+    retriever = Retriever(Index.load(three_docs_index), embedder)
     ids = [f"seeds-dev-{i:03d}" for i in range(12)]
     questions = [
         EvalQuestion(qid, "Which SMS short code reaches the identity service?", ("8070",), "pehchaan.md")

@@ -14,9 +14,8 @@ from tests.conftest import write_corpus
 
 
 @pytest.fixture
-def retriever(corpus: Path, tmp_path: Path, embedder: Embedder) -> Retriever:
-    build([corpus], tmp_path / "idx", embedder=embedder)
-    return Retriever(Index.load(tmp_path / "idx"), embedder)
+def retriever(three_docs_index: Path, embedder: Embedder) -> Retriever:
+    return Retriever(Index.load(three_docs_index), embedder)
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])

@@ -4,7 +4,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from index.build import build
 from index.embed import Embedder
 from index.store import Index
 from qa.answer import answer, reader_for
@@ -23,9 +22,8 @@ QUESTIONS = [
 ]
 
 
-def test_concurrent_questions_are_answered_in_shared_batches(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    build([corpus], tmp_path / "idx", embedder=embedder)
-    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+def test_concurrent_questions_are_answered_in_shared_batches(three_docs_index: Path, embedder: Embedder) -> None:
+    retriever = Retriever(Index.load(three_docs_index), embedder)
     assistant = Assistant(retriever, reader_for(retriever.index))
     sizes: list[int] = []
 
@@ -60,9 +58,8 @@ def test_concurrent_questions_are_answered_in_shared_batches(corpus: Path, tmp_p
     assert max(sizes) > 1 and sum(sizes) == len(QUESTIONS)
 
 
-def test_a_failing_question_does_not_fail_its_batch(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    build([corpus], tmp_path / "idx", embedder=embedder)
-    retriever = Retriever(Index.load(tmp_path / "idx"), embedder)
+def test_a_failing_question_does_not_fail_its_batch(three_docs_index: Path, embedder: Embedder) -> None:
+    retriever = Retriever(Index.load(three_docs_index), embedder)
     assistant = Assistant(retriever, reader_for(retriever.index))
     batcher = MicroBatcher(window_ms=50)
     outcomes: dict[str, object] = {}

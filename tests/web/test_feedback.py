@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from eval.sets import load_eval_set
-from index.build import build
 from index.embed import Embedder
 from qa.cli import main
 from qa.feedback import FeedbackStore, feedback_path
 from qa.settings import Settings, get_settings
-from tests.conftest import THREE_DOCS, write_corpus
 from tests.web.conftest import local_client
 from web.app import create_app
 
@@ -26,8 +25,8 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture
-def feedback_client(tmp_path: Path, embedder: Embedder) -> Any:
-    build([write_corpus(tmp_path / "docs", THREE_DOCS)], tmp_path / "idx", embedder=embedder)
+def feedback_client(three_docs_index: Path, tmp_path: Path, embedder: Embedder) -> Any:
+    shutil.copytree(three_docs_index, tmp_path / "idx")  # its own copy: the feedback is stored beside it
     with local_client(create_app(Settings(index_dir=tmp_path / "idx", examples=0), embedder=embedder)) as c:
         yield c
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -101,10 +102,11 @@ def test_reload_serves_the_new_index_and_no_request_sees_two(tmp_path: Path, emb
 
 
 @pytest.mark.parametrize("breakage", ["corrupt manifest", "missing folder", "other model"])
-def test_a_broken_index_on_disk_leaves_the_old_one_serving(tmp_path: Path, embedder: Embedder, breakage: str) -> None:
-    docs = write_corpus(tmp_path / "docs", THREE_DOCS)
+def test_a_broken_index_on_disk_leaves_the_old_one_serving(
+    three_docs_index: Path, tmp_path: Path, embedder: Embedder, breakage: str
+) -> None:
     idx = tmp_path / "idx"
-    build([docs], idx, embedder=embedder)
+    shutil.copytree(three_docs_index, idx)  # its own copy, to break
     with local_client(create_app(Settings(index_dir=idx, admin_key=KEY), embedder=embedder)) as client:
         before = client.post("/ask", json={"question": QUESTION}).json()
         manifest = idx / "manifest.json"
