@@ -149,20 +149,21 @@ def test_regression_a_body_sent_a_byte_a_second_is_closed_while_ask_answers(
         slow.sendall(
             b"POST /ask HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n"
         )
-        started = time.monotonic()
-        closed = False
-        for byte in b'{"question": "What is Pehchaan?"':
+        body = b'{"question": "What is Pehchaan?"'
+        closed, sent = False, 0
+        for byte in body:
             try:
                 slow.sendall(bytes([byte]))
             except (BrokenPipeError, ConnectionResetError):
                 closed = True
                 break
+            sent += 1
             assert ask(port) == 200  # everyone else is answered meanwhile
             closed, _ = closed_by_server(slow, 1.0)  # about one byte a second
             if closed:
                 break
-        took = time.monotonic() - started
-    assert closed and 1.0 < took < 6.0, f"closed={closed} after {took:.1f} s"
+    # Closed by the 1.5 s body timeout, a few bytes in: not at once, and not after the whole 33-byte body.
+    assert closed and 1 <= sent < len(body) // 2, f"closed={closed} after {sent} of {len(body)} bytes"
 
 
 @pytest.mark.slow
