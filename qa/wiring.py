@@ -171,12 +171,15 @@ class Assistant:
         return [found[i] for i in range(len(questions))]
 
     def on(self, index: Index, settings: Settings) -> Assistant:
-        """The same assistant over another index (a reload): the embedder and the fusion are kept."""
+        """The same assistant over another index (a reload): the embedder, the fusion and the multilingual encoder
+        are kept; the sentence route follows the new index's side."""
+        from qa.multilingual import SentenceRoute
         from qa.retriever import Retriever
 
-        return Assistant(
-            Retriever(index, self.embedder, self.retriever.fusion), reader(settings, index), self.threshold
-        )
+        encoder = self.route.encoder if self.route is not None else None
+        route = SentenceRoute.of(index, encoder) if settings.multilingual else None
+        found = Retriever(index, self.embedder, self.retriever.fusion)
+        return Assistant(found, reader(settings, index), self.threshold, route)
 
 
 def retriever(

@@ -11,6 +11,7 @@ import pytest
 
 from index.chunking import chunk
 from index.embed import Embedder
+from index.store import Index
 from index.types import Document
 from qa import wiring
 from qa.multilingual import (
@@ -131,6 +132,10 @@ def test_an_urdu_question_is_answered_by_the_sentence_route(tmp_path: Path, embe
     assert doc.text[a.start : a.end] == a.text == a.sentence.text and a.band == "possible"
     assert a.passage in [h.passage for h in urdu.passages]
     assert urdu.passages and all(h.passage.doc_id == "policy.md" for h in urdu.passages)
+
+    reloaded = assistant.on(Index.load(settings.index_dir), settings)  # what --watch and /admin/reload do
+    assert reloaded.route is not None and reloaded.route.encoder is assistant.route.encoder
+    assert reloaded.ask(["لیڈی ریڈنگ ہسپتال میں کتنے بستر ہیں؟"])[0].method == "sentence"
 
     plain = wiring.assistant(Settings(index_dir=settings.index_dir), model=embedder)
     assert plain.route is None and plain.ask(["لیڈی ریڈنگ ہسپتال میں کتنے بستر ہیں؟"])[0].method == "reader"
