@@ -89,6 +89,15 @@ class IndexBusyError(QAError):
     """Another build holds the index lock."""
 
 
+class StoreUnavailableError(QAError):
+    """The server that holds an index's search structures (Milvus) cannot be reached or failed a call."""
+
+    def __init__(self, uri: str, problem: str) -> None:
+        self.uri = uri
+        self.problem = problem
+        super().__init__(f"Milvus at {uri} cannot be used ({problem}): is it running? The index folder is unharmed")
+
+
 class InvalidQueryError(QAError):
     """A question or search parameter is not acceptable (empty, too long, bad k)."""
 

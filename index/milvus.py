@@ -7,9 +7,14 @@ both. The index folder keeps documents, passages and vectors (builds reuse them)
 new collection, so the previous index keeps serving from its own until the new one is swapped in.
 
 Hybrid retrieval asks Milvus for both sides: its HNSW index for the dense candidates and its BM25
-function for the lexical ones. The BM25 text is our own analysis of the passage (lowercased, stopwords
-dropped, Snowball-stemmed: :func:`index.lexical.tokenize`) joined by spaces, so that Milvus' BM25 sees
-the tokens bm25s sees; k1 and b are bm25s' too.
+function for the lexical ones, where the server has full-text search (Milvus 2.5 and later, Milvus
+Lite). What a server can do is asked once, at connect (:func:`capabilities`: a probe collection with
+a BM25 function, not a version string); without full-text search the collection holds the vectors
+only and the lexical side stays local, bm25s over the index folder (``store.lexical: local``).
+
+The BM25 text given to Milvus is our own analysis of the passage (lowercased, stopwords dropped,
+Snowball-stemmed: :func:`index.lexical.tokenize`) joined by spaces, so that Milvus' BM25 sees the
+tokens bm25s sees; k1 and b are bm25s' too.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index.errors import IndexCorruptError, QAError
+from index.errors import IndexCorruptError, QAError, StoreUnavailableError
 from index.lexical import tokenize
 from index.search import Candidates
 
@@ -40,6 +47,22 @@ MAX_TEXT = 65535
 
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a Milvus answers when asked: its version (as reported) and whether it has BM25 full-text search."""
+
+    version: str
+    full_text: bool
+
+    @property
+    def lexical(self) -> str:
+        """Where the lexical side of a collection made here lives: ``milvus`` or ``local`` (bm25s)."""
+        return "milvus" if self.full_text else "local"
+
+
+_capabilities: dict[str, Capabilities] = {}
 
 
 class _Unimplemented(logging.Filter):
@@ -70,10 +93,38 @@ def client(uri: str) -> Any:
             except ImportError as err:  # pragma: no cover (pinned in pyproject)
                 raise QAError("QA_STORE=milvus:... needs pymilvus and milvus-lite: pip install -e .") from err
             try:
-                _clients[uri] = MilvusClient(uri)
+                _clients[uri] = _Guarded(MilvusClient(uri), uri)
             except Exception as err:  # grpc and pymilvus raise their own types
-                raise QAError(f"cannot reach Milvus at {uri} ({_first_line(err)})") from err
+                raise StoreUnavailableError(uri, _first_line(err)) from err
         return _clients[uri]
+
+
+class _Guarded:
+    """A ``MilvusClient`` whose failures are typed: any error of a call raises :class:`StoreUnavailableError`
+    (503 from the app, one line from the command), and a call on a collection that a restarted server has not
+    loaded again loads it and is tried once more."""
+
+    def __init__(self, raw: Any, uri: str) -> None:
+        self._raw = raw
+        self._uri = uri
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._raw, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except Exception as err:
+                if args and "not loaded" in str(err):
+                    log.warning("Milvus at %s had not loaded %s (restarted?): loading it", self._uri, args[0])
+                    try:
+                        self._raw.load_collection(args[0])
+                        return method(*args, **kwargs)
+                    except Exception as again:
+                        err = again
+                raise StoreUnavailableError(self._uri, _first_line(err)) from err
+
+        return call
 
 
 def close_all() -> None:
@@ -85,42 +136,91 @@ def close_all() -> None:
             except Exception:
                 log.debug("closing a Milvus client failed", exc_info=True)
         _clients.clear()
+        _capabilities.clear()
+
+
+def capabilities(uri: str) -> Capabilities:
+    """Ask the Milvus at ``uri`` (once per process) what it can do. Full-text search is tried, not inferred from
+    the version: a probe collection with a BM25 function is created and described, then dropped; a Milvus
+    without the function (2.3, 2.4) creates the collection but drops the function from its schema."""
+    with _lock:
+        known = _capabilities.get(uri)
+    if known is not None:
+        return known
+    c = client(uri)
+    version = str(c.get_server_version())
+    found = Capabilities(version, _has_full_text(c))
+    log.info("Milvus at %s: version %s, full-text search %s", uri, version, "yes" if found.full_text else "no")
+    with _lock:
+        _capabilities[uri] = found
+    return found
+
+
+def _has_full_text(c: Any) -> bool:
+    from pymilvus import DataType, FunctionType
+
+    name = f"civic_qa_probe_{os.getpid()}_{time.time_ns():x}"
+    try:
+        schema = c.create_schema(auto_id=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        _add_full_text(schema, max_length=64)
+        c.create_collection(name, schema=schema)
+        functions = c.describe_collection(name).get("functions") or []
+        return any(f.get("type") == FunctionType.BM25 for f in functions)
+    except Exception as err:  # a server that refuses the schema has no full-text search either
+        log.info("Milvus refused a BM25 function (%s): the lexical side stays local", _first_line(err))
+        return False
+    finally:
+        try:
+            if c.has_collection(name):
+                c.drop_collection(name)
+        except Exception:
+            log.warning("could not drop the probe collection %s", name, exc_info=True)
+
+
+def _add_full_text(schema: Any, *, max_length: int) -> None:
+    """``text`` and ``sparse``, the BM25 function's output from it."""
+    from pymilvus import DataType, Function, FunctionType
+
+    schema.add_field("text", DataType.VARCHAR, max_length=max_length, enable_analyzer=True)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_function(
+        Function(
+            name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"]
+        ),
+    )
 
 
 class MilvusCollection:
-    """A collection of passages: ``id`` (the row), ``vec`` (HNSW, inner product), ``text`` (BM25)."""
+    """A collection of passages: ``id`` (the row), ``vec`` (HNSW, inner product) and, with ``full_text``,
+    ``text`` (BM25)."""
 
-    def __init__(self, uri: str, name: str) -> None:
+    def __init__(self, uri: str, name: str, *, full_text: bool = True) -> None:
         self.uri = uri
         self.name = name
+        self.full_text = full_text
         self.client = client(uri)
 
     @classmethod
-    def create(cls, uri: str, name: str, dimension: int) -> MilvusCollection:
-        from pymilvus import DataType, Function, FunctionType
+    def create(cls, uri: str, name: str, dimension: int, *, full_text: bool = True) -> MilvusCollection:
+        from pymilvus import DataType
 
         c = client(uri)
         schema = c.create_schema(auto_id=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True)
         schema.add_field("vec", DataType.FLOAT_VECTOR, dim=dimension)
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_function(
-            Function(
-                name="bm25",
-                function_type=FunctionType.BM25,
-                input_field_names=["text"],
-                output_field_names=["sparse"],
-            )
-        )
         params = c.prepare_index_params()
         params.add_index("vec", index_type="HNSW", metric_type="IP", params=HNSW)
-        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25)
+        if full_text:
+            _add_full_text(schema, max_length=MAX_TEXT)
+            params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25)
         c.create_collection(name, schema=schema, index_params=params)
-        return cls(uri, name)
+        return cls(uri, name, full_text=full_text)
 
     def describe(self) -> dict[str, Any]:
-        return {"vector_index": "HNSW", "params": {**HNSW, "ef": EF_SEARCH}, "bm25": BM25}
+        if not self.full_text:
+            return {"vector_index": "HNSW", "params": {**HNSW, "ef": EF_SEARCH}, "lexical": "local"}
+        return {"vector_index": "HNSW", "params": {**HNSW, "ef": EF_SEARCH}, "bm25": BM25, "lexical": "milvus"}
 
     def add_all(self, vectors: np.ndarray, texts: Iterable[str]) -> None:
         """Insert rows ``0..n-1`` (vector and BM25 text), then flush so that searches see them all."""
@@ -131,7 +231,7 @@ class MilvusCollection:
         for start in range(0, len(vectors), BATCH):
             block = np.asarray(vectors[start : start + BATCH], dtype=np.float32)
             rows = [
-                {"id": int(i), "text": _analysed(next(text_iter)), "vec": v.tolist()}
+                {"id": int(i), "vec": v.tolist()} | ({"text": _analysed(next(text_iter))} if self.full_text else {})
                 for i, v in zip(ids[start : start + BATCH], block, strict=True)
             ]
             self.client.insert(self.name, rows)
@@ -209,11 +309,7 @@ class MilvusSearch:
         if not uri or not name:
             raise IndexCorruptError(where, "names no Milvus URI and collection (store.uri, store.collection)")
         c = client(str(uri))
-        try:
-            exists = c.has_collection(name)
-        except Exception as err:
-            raise QAError(f"cannot reach Milvus at {uri} ({_first_line(err)})") from err
-        if not exists:
+        if not c.has_collection(name):
             raise IndexCorruptError(
                 where, f"names Milvus collection {name} at {uri}, which is not there: rebuild with `qa index --rebuild`"
             )

@@ -15,7 +15,6 @@ from typing import Protocol
 
 import numpy as np
 
-from index.dense import DenseStore
 from index.lexical import LexicalIndex
 
 
@@ -36,11 +35,18 @@ class SearchBackend(Protocol):
     ) -> list[Candidates]: ...
 
 
-class LocalSearch:
-    """BM25 (bm25s) and a local dense store; both scores are exact for every candidate (BM25 from the full
-    score vector, the cosine from the stored passage vectors)."""
+class NearestVectors(Protocol):
+    """The dense candidates of queries: (cosines, rows) of ``k`` columns, ``-1`` rows past the hits."""
 
-    def __init__(self, dense: DenseStore, lexical: LexicalIndex, embeddings: np.ndarray) -> None:
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class LocalSearch:
+    """BM25 (bm25s) and a dense store (a local :class:`index.dense.DenseStore`, or a Milvus collection without
+    full-text search); both scores are exact for every candidate (BM25 from the full score vector, the cosine
+    from the stored passage vectors)."""
+
+    def __init__(self, dense: NearestVectors, lexical: LexicalIndex, embeddings: np.ndarray) -> None:
         self.dense = dense
         self.lexical = lexical
         self.embeddings = embeddings

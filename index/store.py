@@ -76,6 +76,12 @@ class Index:
     def index_type(self) -> str:
         return str(self.manifest["index_type"])
 
+    @property
+    def lexical(self) -> str:
+        """Where the BM25 side is searched: ``milvus`` (its full-text search) or ``local`` (bm25s, the folder)."""
+        store = self.manifest.get("store") or {}
+        return str(store.get("lexical", "milvus")) if self.index_type == "milvus" else "local"
+
     def document(self, doc_id: str) -> Document | None:
         """The document with this id or alias, or ``None``."""
         return self.documents.get(self.aliases.get(doc_id, doc_id))
@@ -171,23 +177,30 @@ def _open_search(path: Path, manifest: dict[str, Any], embeddings: np.ndarray, n
     if index_type == "milvus":
         from index.milvus import MilvusSearch
 
-        return MilvusSearch.open(path, store, n, dim)
+        remote = MilvusSearch.open(path, store, n, dim)
+        if store.get("lexical") == "local":  # a Milvus without full-text search: dense there, BM25 here
+            return LocalSearch(remote.collection, _lexical(path, n), embeddings)
+        return remote
     if index_type not in FaissStore.KINDS:
         raise IndexMismatchError(path / MANIFEST, "index type", " or ".join(FaissStore.KINDS), index_type)
     dense = FaissStore.load(path, index_type, store.get("params"))
+    if dense.size != n:
+        raise IndexCorruptError(path / DENSE, f"holds {dense.size} vectors where the manifest says {n}")
+    if dense.dimension != dim:
+        raise IndexMismatchError(path / DENSE, "dimension", dim, dense.dimension)
+    return LocalSearch(dense, _lexical(path, n), embeddings)
+
+
+def _lexical(path: Path, n: int) -> LexicalIndex:
+    """The folder's bm25s state, checked to hold the manifest's ``n`` passages."""
     try:
         lexical = LexicalIndex.load(path / BM25_DIR)
     except (OSError, ValueError, KeyError) as err:
         raise IndexCorruptError(path / BM25_DIR, f"BM25 state cannot be read ({err})") from err
-    for file, found, what in (
-        (path / DENSE, dense.size, "vectors"),
-        (path / BM25_DIR, lexical.size if n else 0, "BM25 documents"),
-    ):
-        if found != n:
-            raise IndexCorruptError(file, f"holds {found} {what} where the manifest says {n}")
-    if dense.dimension != dim:
-        raise IndexMismatchError(path / DENSE, "dimension", dim, dense.dimension)
-    return LocalSearch(dense, lexical, embeddings)
+    found = lexical.size if n else 0
+    if found != n:
+        raise IndexCorruptError(path / BM25_DIR, f"holds {found} BM25 documents where the manifest says {n}")
+    return lexical
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

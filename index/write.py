@@ -90,19 +90,27 @@ def write_contents(
     del vectors
     vectors = np.load(folder / EMBEDDINGS, mmap_mode="r")
     if store.index_type == "milvus":
-        from index.milvus import MilvusCollection
+        from index.milvus import MilvusCollection, capabilities
 
         assert collection_name is not None
-        collection = MilvusCollection.create(store.uri or "", collection_name, dimension)
+        uri = store.uri or ""
+        found = capabilities(uri)  # without full-text search, the lexical side is bm25s in the folder
+        collection = MilvusCollection.create(uri, collection_name, dimension, full_text=found.full_text)
         collection.add_all(vectors, _texts(plan, previous))
-        return {"uri": store.uri, "collection": collection_name, **collection.describe()}
+        if not found.full_text:
+            _write_bm25(folder, plan, previous)
+        return {"uri": store.uri, "collection": collection_name, "server": found.version, **collection.describe()}
     dense = build_store(store.index_type, vectors)
     dense.save(folder)
+    _write_bm25(folder, plan, previous)
+    return {"params": dense.params} if dense.params else {}
+
+
+def _write_bm25(folder: Path, plan: Sequence[DocPlan], previous: Index | None) -> None:
     lexical = LexicalIndex.fit(_texts(plan, previous))
     (folder / BM25_DIR).mkdir()
     if lexical.size:
         lexical.save(folder / BM25_DIR)
-    return {"params": dense.params} if dense.params else {}
 
 
 def _texts(plan: Sequence[DocPlan], previous: Index | None) -> Iterator[str]:

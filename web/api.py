@@ -83,6 +83,7 @@ def router(settings: Settings, ask_request: type[AskRequest]) -> APIRouter:
             passages=len(index.passages),
             model=index.model_name,
             store=index.index_type,
+            lexical="milvus" if index.lexical == "milvus" else "local",
             reader=f"{reader.name} ({reader.precision})",
             built_at=str(index.manifest.get("built_at", "")),
             build_seconds=float(seconds) if isinstance(seconds, int | float) else None,

@@ -23,6 +23,7 @@ from index.errors import (
     IndexNotFoundError,
     InvalidQueryError,
     QAError,
+    StoreUnavailableError,
 )
 from web.deps import templates
 
@@ -35,6 +36,7 @@ STATUS: tuple[tuple[type[QAError], int], ...] = (
     (IndexCorruptError, 503),
     (IndexMismatchError, 503),
     (IndexBusyError, 503),
+    (StoreUnavailableError, 503),
     (QAError, 500),
 )
 

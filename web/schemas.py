@@ -76,6 +76,9 @@ class Health(BaseModel):
     passages: int
     model: str = Field(description="The embedding model of the index")
     store: str = Field("flat-ip", description="Where its search structures live: flat-ip, hnsw-ip or milvus")
+    lexical: Literal["local", "milvus"] = Field(
+        "local", description="Where BM25 is searched: local (bm25s, the index folder) or milvus (its full-text search)"
+    )
     reader: str = Field(description="The reader model and the precision it computes in")
     built_at: str
     build_seconds: float | None = Field(None, description="How long the last build of the index took")
