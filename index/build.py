@@ -18,14 +18,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from index.chunking import ChunkSettings, chunk
 from index.dense import StoreSpec
 from index.embed import Embedder
-from index.errors import DocumentError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, QAError
+from index.errors import (
+    DocumentError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    QAError,
+    StoreUnavailableError,
+)
 from index.folder import atomic_folder, build_lock, recover, write_error, write_manifest
 from index.limits import ReadLimits
 from index.reader import ReadMemory, read_documents
@@ -33,6 +40,9 @@ from index.resume import CHUNK_PASSAGES, Embedded, discard, embed_resumable, jou
 from index.store import FORMAT_VERSION, Index, read_manifest
 from index.types import Document, Passage
 from index.write import DocPlan, passage_text, write_contents
+
+if TYPE_CHECKING:
+    from index.spread import Spread
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +102,7 @@ def build(
     limits: ReadLimits | None = None,
     memory: ReadMemory | None = None,
     on_stage: Callable[[str], None] | None = None,
+    spread: Spread | None = None,
 ) -> BuildReport:
     """Build or update the index at ``index_dir`` from the documents under ``paths``.
 
@@ -102,7 +113,8 @@ def build(
     each file gave between builds (``--watch``: unchanged files are not parsed again). A folder that
     cannot be written raises :class:`IndexWriteError`. ``progress`` shows bars (files read, passages
     embedded, with rate and ETA); ``on_stage`` is called with one line as each stage ends. Vectors are
-    saved every ``chunk_passages`` passages, so that a build killed midway resumes from there.
+    saved every ``chunk_passages`` passages, so that a build killed midway resumes from there; ``spread``
+    sends those chunks to Ray workers (:mod:`index.spread`).
     """
     started = time.perf_counter()
     skipped: list[DocumentError] = []
@@ -126,6 +138,7 @@ def build(
         started=started,
         skipped=[{"path": err.path, "problem": err.problem} for err in skipped],
         on_stage=on_stage,
+        spread=spread,
     )
 
 
@@ -144,6 +157,7 @@ def build_documents(
     started: float | None = None,
     skipped: Sequence[dict[str, str]] = (),
     on_stage: Callable[[str], None] | None = None,
+    spread: Spread | None = None,
 ) -> BuildReport:
     """:func:`build` for documents already read (benchmark corpora, tests); ``skipped`` lists the files
     that could not be read (path and problem), kept in the manifest for ``/healthz``. ``chunk_passages``
@@ -186,9 +200,16 @@ def build_documents(
                 on_stage(f"loaded the embedding model in {time.perf_counter() - loading:.1f} s")
         journal = journal_dir(index_dir)
         try:
-            embedded = embed_resumable(
-                embedder, to_embed, journal, batch_size=batch_size, chunk_passages=chunk_passages, progress=progress
-            )
+            if spread is not None and to_embed:
+                from index.spread import embed_spread
+
+                embedded = embed_spread(
+                    embedder, to_embed, journal, spread, batch_size=batch_size, chunk_passages=chunk_passages
+                )
+            else:
+                embedded = embed_resumable(
+                    embedder, to_embed, journal, batch_size=batch_size, chunk_passages=chunk_passages, progress=progress
+                )
         except OSError as err:  # the saved chunks stay for the next build; the index is untouched
             raise write_error(index_dir, err) from err
         if on_stage is not None and to_embed:
@@ -326,10 +347,13 @@ def _named_collection(index_dir: Path) -> str | None:
 def _drop_other_collections(index_dir: Path, store: StoreSpec, keep: str | None) -> None:
     """Drop this index's collections but the one its manifest names now and ``keep`` (the one it named
     before this build, which servers may still be searching until they reload): older ones, and any
-    left by a build that died."""
+    left by a build that died. A Milvus that is down keeps them until the next build (its error is the build's)."""
     from index.milvus import drop_collections
 
-    drop_collections(store.uri or "", _collection_prefix(index_dir), keep=(_named_collection(index_dir), keep))
+    try:
+        drop_collections(store.uri or "", _collection_prefix(index_dir), keep=(_named_collection(index_dir), keep))
+    except StoreUnavailableError as err:
+        log.warning("old collections not dropped: %s", err)
 
 
 def _dimension(previous: Index | None, embedder: Embedder) -> int:

@@ -42,6 +42,11 @@ class Embedder:
         self._model: Any = None
 
     @property
+    def path(self) -> str | None:
+        """The model folder given (``None``: the bundled weights of ``name``)."""
+        return self._path
+
+    @property
     def model(self) -> Any:
         if self._model is None:
             self._model = self._load()

@@ -383,5 +383,6 @@ def _padded(results: Any, k: int, *, absolute: bool) -> tuple[np.ndarray, np.nda
 
 
 def _first_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    message = getattr(err, "message", None)  # pymilvus' exceptions: the server's words without the wrapping
+    lines = [line.strip() for line in str(message or err).splitlines() if line.strip()]
     return lines[0][:200] if lines else type(err).__name__

@@ -92,14 +92,14 @@ def embed_resumable(
     with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress, leave=False) as bar:
         for start in range(0, len(texts), chunk_passages):
             part = texts[start : start + chunk_passages]
-            file = folder / f"chunk-{_key(embedder.name, part)}.npy"
-            vectors = _load(file, len(part))
+            file = chunk_file(folder, embedder.name, part)
+            vectors = load_chunk(file, len(part))
             if vectors is None:
                 began = time.perf_counter()
                 vectors = np.asarray(embedder.encode(part, batch_size=batch_size), dtype=np.float32)
                 seconds += time.perf_counter() - began
                 computed += len(part)
-                _save(file, vectors)
+                save_chunk(file, vectors)
                 vectors = np.load(file, mmap_mode="r")
             chunks.append(vectors)
             dimension = int(vectors.shape[1])
@@ -115,6 +115,11 @@ def discard(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def chunk_file(folder: Path, model: str, texts: Sequence[str]) -> Path:
+    """Where the vectors of these texts by this model are saved (a plain build and a spread one alike)."""
+    return folder / f"chunk-{_key(model, texts)}.npy"
+
+
 def _key(model: str, texts: Sequence[str]) -> str:
     digest = hashlib.sha256(model.encode())
     for t in texts:
@@ -123,7 +128,8 @@ def _key(model: str, texts: Sequence[str]) -> str:
     return digest.hexdigest()[:24]
 
 
-def _load(file: Path, rows: int) -> np.ndarray | None:
+def load_chunk(file: Path, rows: int) -> np.ndarray | None:
+    """A saved chunk of ``rows`` vectors (memory-mapped), or ``None`` when absent or unreadable."""
     if not file.exists():
         return None
     try:
@@ -137,7 +143,8 @@ def _load(file: Path, rows: int) -> np.ndarray | None:
     return vectors
 
 
-def _save(file: Path, vectors: np.ndarray) -> None:
+def save_chunk(file: Path, vectors: np.ndarray) -> None:
+    """Save a chunk's vectors atomically; a full disk raises ``ENOSPC``."""
     try:
         write_file(file, lambda f: np.save(f, vectors, allow_pickle=False))
     except OSError as err:

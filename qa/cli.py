@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from eval.commands import register
 from index.errors import QAError
 from qa import wiring
-from qa.console import EXIT_ERROR, EXIT_USAGE, Parser, port, positive_int, show_progress
+from qa.console import EXIT_ERROR, EXIT_USAGE, Parser, port, positive_int, ray_address, show_progress
 from qa.fusion import TOP_K
 from qa.settings import Settings, get_settings
 
@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also build the multilingual side (Urdu-script questions; needs the `multilingual` extra; "
         "QA_MULTILINGUAL=true serves it)",
+    )
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        type=ray_address,
+        help="embed on a Ray cluster: local[:N] (N workers here), auto (the cluster `ray start` joined) or its "
+        "address (ray://head:10001); needs the `ray` extra",
     )
     p.set_defaults(handler=cmd_index)
 
@@ -134,6 +141,7 @@ def build_index(
     rebuild: bool = False,
     memory: ReadMemory | None = None,
     multilingual: bool = False,
+    ray: str | None = None,
 ) -> BuildReport:
     """Build or refresh ``index_dir`` from ``paths``; with none, from the sources the index was built from
     (the default corpus only for a new index). Raises ``SourcesGoneError`` when those are gone."""
@@ -146,6 +154,7 @@ def build_index(
         rebuild=rebuild,
         memory=memory,
         multilingual=multilingual,
+        ray=ray,
         progress=show_progress(),
         on_stage=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
     )
@@ -153,7 +162,7 @@ def build_index(
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     index_dir = _index_dir(args, settings)
-    report = build_index(args.paths, index_dir, settings, args.rebuild, multilingual=args.multilingual)
+    report = build_index(args.paths, index_dir, settings, args.rebuild, multilingual=args.multilingual, ray=args.ray)
     if report.up_to_date:
         print(
             f"{index_dir}: up to date ({report.documents} documents, {report.passages} passages); "

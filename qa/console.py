@@ -36,6 +36,16 @@ def port(value: str) -> int:
     return number
 
 
+def ray_address(value: str) -> str:
+    """``--ray``: checked here (``local:N`` needs a whole N) so that a typo fails before any document is read."""
+    from index.spread import Spread
+
+    try:
+        return Spread(value).address
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def show_progress() -> bool:
     """Progress bars on a terminal, not in CI logs."""
     return sys.stderr.isatty() and not os.environ.get("CI")

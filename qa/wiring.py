@@ -96,11 +96,14 @@ def build_index(
     on_stage: Callable[[str], None] | None = None,
     model: Embedder | None = None,
     multilingual: bool = False,
+    ray: str | None = None,
 ) -> BuildReport:
     """Build or refresh ``index_dir`` from ``sources`` (files and folders) with the settings' model, chunking,
     store and read limits; ``model`` shares an embedder already loaded. With ``multilingual`` (or
-    ``QA_MULTILINGUAL``) the multilingual side is built too when missing or stale (:mod:`qa.multilingual`)."""
+    ``QA_MULTILINGUAL``) the multilingual side is built too when missing or stale (:mod:`qa.multilingual`); ``ray``
+    (a Ray address) spreads the embedding over a Ray cluster (:mod:`index.spread`)."""
     from index.build import build
+    from index.spread import Spread
 
     report = build(
         sources,
@@ -113,6 +116,7 @@ def build_index(
         limits=read_limits(settings),
         memory=memory,
         on_stage=on_stage,
+        spread=Spread(ray) if ray else None,
     )
     if multilingual or settings.multilingual:
         build_side(index_dir, on_stage)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from eval.milvus_server import MISSING, LocalMilvus, available
 from index.build import build
 from index.embed import Embedder
 from qa.reader_model import ReaderModel, default_reader_model
@@ -81,6 +83,32 @@ def three_docs_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedde
     folder = tmp_path_factory.mktemp("three-docs")
     build([write_corpus(folder / "docs", THREE_DOCS)], folder / "idx", embedder=embedder)
     return folder / "idx"
+
+
+def need_extra(available: bool, why: str) -> None:
+    """Skip a test whose optional extra (the Milvus server, Ray) is not installed, saying which; in CI, which
+    installs them all, fail instead: a skipped server or Ray test there would hide that it never ran."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test, but {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMilvus]:
+    """A Milvus standalone server (2.3, the `server` extra) on a free port, its data in a temporary folder, for
+    the whole session; stopped at the end."""
+    from index import milvus
+
+    need_extra(available(), MISSING)
+    server = LocalMilvus(tmp_path_factory.mktemp("milvus-server"))
+    server.start()
+    try:
+        yield server
+    finally:
+        milvus.close_all()
+        server.stop()
 
 
 @pytest.fixture
