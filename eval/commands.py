@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from eval.eval_command import cmd_eval, served_index
-from index.dense import INDEX_TYPES
+from index.dense import INDEX_TYPES, StoreSpec
 from qa import wiring
-from qa.console import EXIT_USAGE, Parser, positive_int, show_progress
+from qa.console import EXIT_USAGE, Parser, positive_int, ray_address, show_progress
 from qa.fusion import TOP_K
 from qa.settings import PROJECT_ROOT, Settings
 
@@ -146,6 +146,14 @@ def register(sub: Any) -> None:
     sc.add_argument("--timeout-minutes", type=float, default=180.0, help="bound on each build and serving run")
     sc.add_argument("--plot", type=Path, help="write the cost-against-size plot here (PNG)")
     sc.add_argument("--json", action="store_true", help="print the figures as JSON")
+    sc.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        type=ray_address,
+        help="instead: the embedding rate per Ray worker (local[:N], auto or the cluster's address) and the "
+        "projection for N machines",
+    )
+    sc.add_argument("--ray-passages", type=positive_int, default=2048, help="real passages to embed (default 2048)")
     at = bench.add_parser("answer-types", help="the answer-kind check on SQuAD: right spans kept, wrong ones caught")
     at.set_defaults(handler=_bench_answer_types)
     at.add_argument("--squad", type=Path, default=SHARED / "datasets" / "squad2-dev" / "dev-v2.0.json")
@@ -154,6 +162,12 @@ def register(sub: Any) -> None:
     pb.set_defaults(handler=_bench_parity)
     pb.add_argument("--corpora", type=Path, default=SHARED / "corpora", help="folder of the civic corpora")
     pb.add_argument("--uri", help="Milvus URI (default: a Milvus Lite file in $QA_CACHE_DIR)")
+    pb.add_argument("--store", help="the Milvus side as QA_STORE writes it (milvus:http://host:19530); as --uri")
+    pb.add_argument(
+        "--server",
+        action="store_true",
+        help="start a Milvus standalone server here for the run (the `server` extra; its data in a temporary folder)",
+    )
 
 
 def _sizes(value: str) -> tuple[int, ...]:
@@ -236,6 +250,13 @@ def _bench_scale(args: argparse.Namespace, settings: Settings) -> int:
     if not (args.shared / "datasets").is_dir():
         print(f"qa bench scale: error: {args.shared / 'datasets'}: no such folder (give --shared)", file=sys.stderr)
         return EXIT_USAGE
+    if args.ray:
+        from eval import spread_bench
+
+        texts = spread_bench.real_texts(args.shared, args.ray_passages, wiring.chunking(settings))
+        bench = spread_bench.run(texts, wiring.embedder(settings), args.ray)
+        print(spread_bench.format_report(bench, spread_bench.SERIAL_1M_S))
+        return 0
     report = scale_bench.run(
         args.shared,
         embedder=wiring.embedder(settings),
@@ -326,16 +347,23 @@ def _bench_answer_types(args: argparse.Namespace, settings: Settings) -> int:
 def _bench_parity(args: argparse.Namespace, settings: Settings) -> int:
     from eval import parity_bench
 
-    report = parity_bench.run(
-        args.corpora,
-        embedder=wiring.embedder(settings),
-        cache_dir=settings.cache_dir,
-        uri=args.uri or str(settings.cache_dir / "parity-milvus.db"),
-        chunking=wiring.chunking(settings),
-        fusion=wiring.fusion(settings),
-        readers=wiring.readers(settings),
-        threshold=wiring.threshold(settings),
-    )
+    uri = args.uri or str(settings.cache_dir / "parity-milvus.db")
+    if args.store:
+        spec = StoreSpec.parse(args.store)  # a bad one: ValueError, one line from main
+        if spec.uri is None:
+            raise ValueError(f"--store {args.store}: the parity bench compares FAISS with milvus:<uri>")
+        uri = spec.uri
+    with parity_bench.server(args.server) as started:
+        report = parity_bench.run(
+            args.corpora,
+            embedder=wiring.embedder(settings),
+            cache_dir=settings.cache_dir,
+            uri=started or uri,
+            chunking=wiring.chunking(settings),
+            fusion=wiring.fusion(settings),
+            readers=wiring.readers(settings),
+            threshold=wiring.threshold(settings),
+        )
     print(parity_bench.format_report(report))
     return 0
 

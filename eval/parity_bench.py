@@ -2,12 +2,16 @@
 
 The same documents, chunks and vectors in both (one embedding model, one build pipeline); only the search
 backend differs. Per set: the right document in the top 5 (hit@5), answer accuracy, and how many
-questions got the very same top-5 passages and the very same answer (or abstention) both ways.
+questions got the very same top-5 passages and the very same answer (or abstention) both ways. The Milvus
+side is Milvus Lite (default), a server (``--store milvus:http://…``), or one started for the run
+(``--server``: the ``server`` extra's Milvus 2.3 standalone, whose lexical side stays local).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +42,27 @@ class ParityRow:
 class ParityReport:
     uri: str
     rows: tuple[ParityRow, ...]
+    server: str = ""  # the version Milvus reports
+    lexical: str = "milvus"  # where the Milvus side's BM25 ran: milvus (full-text search) or local (bm25s)
+
+
+@contextmanager
+def server(start: bool) -> Iterator[str | None]:
+    """With ``start``, a Milvus standalone server on a free port for the run (its data in a temporary folder,
+    removed after): its URI; else ``None``."""
+    if not start:
+        yield None
+        return
+    from eval.milvus_server import MISSING, LocalMilvus, available
+    from index.milvus import close_all
+
+    if not available():
+        raise ValueError(f"--server: {MISSING}")
+    with tempfile.TemporaryDirectory(prefix="civic-qa-milvus-") as data, LocalMilvus(Path(data)) as running:
+        try:
+            yield running.uri
+        finally:
+            close_all()
 
 
 def run(
@@ -91,12 +116,17 @@ def run(
                 (reports[0].p50_ms, reports[1].p50_ms),
             )
         )
-    return ParityReport(uri, tuple(rows))
+    manifest = remote[0][2].index.manifest if remote else {}
+    return ParityReport(
+        uri, tuple(rows), str(manifest.get("store", {}).get("server", "")), remote[0][2].index.lexical if remote else ""
+    )
 
 
 def format_report(report: ParityReport) -> str:
+    lexical = "Milvus' BM25" if report.lexical == "milvus" else "BM25 local (bm25s: no full-text search there)"
     lines = [
-        f"the civic eval sets through FAISS + bm25s (local) and through Milvus ({report.uri}): same documents, "
+        f"the civic eval sets through FAISS + bm25s (local) and through Milvus ({report.uri}"
+        f"{f', {report.server}' if report.server else ''}; dense in Milvus, {lexical}): same documents, "
         "passages and vectors",
         "",
         "| set | questions | hit@5 FAISS | hit@5 Milvus | accuracy FAISS | accuracy Milvus | overall FAISS "

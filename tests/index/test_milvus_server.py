@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eval.milvus_server import LocalMilvus
@@ -18,7 +19,10 @@ from index.resume import journal_dir
 from index.search import LocalSearch
 from index.store import Index
 from qa.retriever import Retriever
+from qa.settings import Settings
 from tests.conftest import ROOT
+from tests.web.conftest import local_client
+from web.app import create_app
 
 SEEDS = ROOT / "seeds"
 QUESTIONS = [
@@ -50,14 +54,24 @@ def test_capabilities_are_asked_of_the_server_not_guessed(milvus_server: LocalMi
 def test_the_seeds_through_a_milvus_server_find_what_faiss_finds(
     milvus_server: LocalMilvus, tmp_path: Path, embedder: Embedder
 ) -> None:
+    """The index folder moved into Milvus as `QA_STORE=milvus:http://… qa index` does: nothing re-embedded."""
     build([SEEDS], tmp_path / "flat", embedder=embedder)
-    build([SEEDS], tmp_path / "mv", embedder=embedder, store=StoreSpec.parse(f"milvus:{milvus_server.uri}"))
+    shutil.copytree(tmp_path / "flat", tmp_path / "mv")
+    vectors = np.array(Index.load(tmp_path / "mv").embeddings)
+    report = build([SEEDS], tmp_path / "mv", embedder=embedder, store=StoreSpec.parse(f"milvus:{milvus_server.uri}"))
+    assert report.embedded == 0 and not report.up_to_date
     remote = Index.load(tmp_path / "mv")
+    assert np.array_equal(remote.embeddings, vectors)
     store = remote.manifest["store"]
     assert remote.lexical == "local" and store["server"].startswith("v2.3") and store["uri"] == milvus_server.uri
     assert isinstance(remote.search, LocalSearch) and isinstance(remote.search.dense, milvus.MilvusCollection)
     assert (tmp_path / "mv" / "bm25").is_dir() and not (tmp_path / "mv" / "dense.faiss").exists()
     assert _top(remote, embedder) == _top(Index.load(tmp_path / "flat"), embedder)
+    with local_client(create_app(Settings(index_dir=tmp_path / "mv"), embedder=embedder)) as client:
+        health = client.get("/healthz").json()
+        assert (health["store"], health["lexical"]) == ("milvus", "local")
+        answer = client.post("/ask", json={"question": "What does Pehchaan do?"})
+        assert answer.status_code == 200 and len(answer.json()["passages"]) == 5
 
 
 def test_a_milvus_server_killed_mid_build_loses_nothing(

@@ -77,6 +77,7 @@ def test_hnsw_and_milvus_find_what_flat_finds(corpus: Path, tmp_path: Path, embe
         assert _top(Index.load(tmp_path / "hnsw"), embedder) == flat
         mv = Index.load(tmp_path / "mv")
         assert mv.index_type == "milvus" and not (tmp_path / "mv" / "dense.faiss").exists()
+        assert mv.lexical == "milvus" and not (tmp_path / "mv" / "bm25").exists()  # Milvus Lite has BM25
         assert _top(mv, embedder) == flat
     finally:
         milvus.close_all()

@@ -53,7 +53,7 @@ def test_healthz_and_search(client: TestClient, index: Index) -> None:
     health = client.get("/healthz").json()
     assert health["documents"] == len(index.documents) == 5
     assert health["passages"] == len(index.passages) and health["model"] == index.model_name
-    assert health["store"] == "flat-ip"
+    assert health["store"] == "flat-ip" and health["lexical"] == "local"
     assert health["built_at"] and health["reader"].startswith("civic-qa reader")
     rows = client.get("/search", params={"q": "identity short code", "k": 2}).json()
     assert rows[0]["doc_id"] == "pehchaan.md" and len(rows) == 2
