@@ -313,7 +313,7 @@ class MilvusSearch:
             raise IndexCorruptError(
                 where, f"names Milvus collection {name} at {uri}, which is not there: rebuild with `qa index --rebuild`"
             )
-        collection = MilvusCollection(str(uri), str(name))
+        collection = MilvusCollection(str(uri), str(name), full_text=store.get("lexical", "milvus") == "milvus")
         c.load_collection(name)
         size = collection.size
         if size != n:

@@ -99,10 +99,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=level,
         format="%(levelname)s %(name)s: %(message)s" if args.verbose else "qa: %(levelname)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # a library that sets its own logger to DEBUG (bm25s does, at
+        handler.setLevel(level)  # import) still prints nothing below the level asked for
     try:
         settings = get_settings()
     except Exception as err:  # pydantic's ValidationError: a bad QA_ variable

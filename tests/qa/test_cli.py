@@ -230,6 +230,19 @@ def test_regression_milvus_store_output_is_clean(corpus: Path, tmp_path: Path) -
     assert json.loads((tmp_path / "idx" / "manifest.json").read_text())["index_type"] == "milvus"
 
 
+def test_regression_qa_index_prints_no_debug_lines(corpus: Path, tmp_path: Path) -> None:
+    """bm25s sets its own logger to DEBUG when imported: `qa index` printed "qa: DEBUG: Building index from
+    tokens" between its stage lines, and `qa index -v` did too."""
+    for verbose in ([], ["-v"]):
+        idx = str(tmp_path / f"idx{len(verbose)}")
+        run = subprocess.run(
+            [sys.executable, "-m", "qa.cli", *verbose, "index", str(corpus), "--index", idx],
+            capture_output=True, text=True, cwd=ROOT, timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert "3 documents" in run.stdout and "DEBUG" not in run.stderr, run.stderr
+
+
 def test_a_bad_store_setting_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
     monkeypatch.setenv("QA_STORE", "milvus")
     get_settings.cache_clear()
