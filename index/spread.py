@@ -10,8 +10,9 @@ search structures stay on the machine that runs ``qa index``).
 A worker that dies (``kill -9``, a node lost) loses only its task: Ray runs it again on another worker
 (:data:`RETRIES` times at most); chunks already saved are never computed again. ``local:N`` starts a
 cluster of ``N`` workers inside this process (tests, one machine); ``auto`` joins the cluster this
-machine belongs to (``ray start``); anything else is the address of one (``ray://head:10001``,
-``head:6379``). Every node needs civic-qa installed with the ``ray`` extra and the embedding model.
+machine belongs to (``ray start``); anything else is the address of its head (``head:6379``; a cluster with
+token authentication needs ``RAY_AUTH_MODE=token`` and its token here too). Every node needs civic-qa installed
+with the ``ray`` extra and the embedding model.
 Nothing here imports Ray until a build asks for it.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,14 +52,14 @@ class ChunkDone:
 
 @dataclass(frozen=True, slots=True)
 class Spread:
-    """Where to embed: a Ray address (``local:N``, ``auto``, ``ray://…``), and who to tell of each chunk done."""
+    """Where to embed: a Ray address (``local:N``, ``auto``, ``head:6379``), and who to tell of each chunk done."""
 
     address: str
     on_chunk: Callable[[ChunkDone], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.address.strip():
-            raise ValueError("--ray needs an address: local[:N], auto, or the cluster's (ray://head:10001)")
+            raise ValueError("--ray needs an address: local[:N], auto, or the head node's (head:6379)")
         if self.address.startswith("local"):
             _local_workers(self.address)  # checked now: a bad count fails before anything is read
 
@@ -134,8 +136,6 @@ def _embed_chunk(
     recipe: tuple[str, str | None, str], texts: list[str], batch_size: int, chunk: int
 ) -> tuple[np.ndarray, str, int, float]:
     """Run by a Ray worker: the chunk's vectors, the worker's name, its pid and the seconds spent embedding."""
-    import socket
-
     model = _models.get(recipe)
     if model is None:
         name, path, engine = recipe
@@ -154,6 +154,7 @@ def _ray(address: str) -> Any:
     except ImportError as err:
         raise QAError(MISSING) from err
     ray: Any = module  # partly typed
+    _answers(address)
     if ray.is_initialized():
         return ray
     try:
@@ -169,10 +170,27 @@ def _ray(address: str) -> Any:
         else:
             ray.init(address=address, logging_level=logging.WARNING)
     except Exception as err:  # ConnectionError, ValueError (a bad address), RuntimeError
-        raise QAError(f"cannot join the Ray cluster at {address!r} ({_first_line(err)})") from err
+        raise QAError(
+            f"cannot join the Ray cluster at {address!r} ({_first_line(err)}): is `ray start` running there? A cluster "
+            "with token authentication needs RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN) in this shell too"
+        ) from err
     resources = ray.cluster_resources()
     log.info("Ray cluster at %s: %s CPUs on %d nodes", address, resources.get("CPU", 0), len(ray.nodes()))
     return ray
+
+
+def _answers(address: str, timeout: float = 10.0) -> None:
+    """A head's address (``host:port``, ``ray://host:port``) must accept a connection: Ray itself would retry an
+    address where nothing listens for minutes before saying so."""
+    if address.startswith("local") or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise QAError(f"--ray {address}: write the head node's address as host:port (head:6379), or local[:N], auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise QAError(f"cannot join the Ray cluster at {address!r}: nothing answers there ({err})") from err
 
 
 def _local_workers(address: str) -> int:

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         type=ray_address,
         help="embed on a Ray cluster: local[:N] (N workers here), auto (the cluster `ray start` joined) or its "
-        "address (ray://head:10001); needs the `ray` extra",
+        "head node's address (head:6379); needs the `ray` extra",
     )
     p.set_defaults(handler=cmd_index)
 

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from eval.milvus_server import free_port
 from index.build import build
 from index.embed import Embedder
+from index.errors import QAError
 from index.resume import journal_dir
 from index.spread import ChunkDone, Spread
 from index.store import Index
@@ -107,3 +109,13 @@ def test_without_ray_nothing_imports_it(tmp_path: Path) -> None:
     )  # fmt: skip
     assert bad.returncode == 2 and "local:N" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_regression_a_ray_address_where_nothing_listens_fails_at_once(tmp_path: Path, embedder: Embedder) -> None:
+    """`qa index --ray host:port` with nothing listening there waited over 10 minutes inside Ray's own retries:
+    now it is a one-line error naming the address, and no index is written."""
+    need_extra(importlib.util.find_spec("ray") is not None, "Ray is not installed (pip install -e '.[ray]')")
+    address = f"127.0.0.1:{free_port()}"
+    with pytest.raises(QAError, match=f"cannot join the Ray cluster at '{address}': nothing answers"):
+        build([SEEDS], tmp_path / "idx", embedder=embedder, spread=Spread(address))
+    assert not (tmp_path / "idx" / "manifest.json").exists()
