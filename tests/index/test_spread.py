@@ -119,3 +119,21 @@ def test_regression_a_ray_address_where_nothing_listens_fails_at_once(tmp_path: 
     with pytest.raises(QAError, match=f"cannot join the Ray cluster at '{address}': nothing answers"):
         build([SEEDS], tmp_path / "idx", embedder=embedder, spread=Spread(address))
     assert not (tmp_path / "idx" / "manifest.json").exists()
+
+
+@pytest.mark.slow
+def test_a_spread_build_resumes_the_chunks_a_plain_build_saved(
+    cluster: None, tmp_path: Path, embedder: Embedder
+) -> None:
+    """The journal is shared: chunks a plain build saved before it was killed are not sent to Ray again."""
+    from index.resume import embed_resumable
+    from index.spread import embed_spread
+
+    texts = [f"Passage {i} of the district's service charter, page {i % 7}." for i in range(14)]
+    folder = tmp_path / "journal"
+    embed_resumable(embedder, texts[:8], folder, chunk_passages=CHUNK)  # a plain build killed after 2 chunks
+    done: list[ChunkDone] = []
+    embedded = embed_spread(embedder, texts, folder, Spread("local:2", done.append), chunk_passages=CHUNK)
+    assert sorted(d.chunk for d in done) == [2, 3] and embedded.computed == 6
+    vectors = np.concatenate([np.asarray(c) for c in embedded.chunks])
+    assert np.abs(vectors - embedder.encode(texts)).max() <= 1e-5
