@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def first_line(err: BaseException) -> str:
+    """An exception's first non-empty line (200 characters at most); its type when it says nothing."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(err).__name__
+
+
 class QAError(Exception):
     """Base of all civic-qa errors: the message says what is wrong and how to fix it."""
 

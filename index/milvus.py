@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import IndexCorruptError, QAError, StoreUnavailableError
+from index.errors import IndexCorruptError, QAError, StoreUnavailableError, first_line
 from index.lexical import tokenize
 from index.search import Candidates
 
@@ -384,5 +384,4 @@ def _padded(results: Any, k: int, *, absolute: bool) -> tuple[np.ndarray, np.nda
 
 def _first_line(err: BaseException) -> str:
     message = getattr(err, "message", None)  # pymilvus' exceptions: the server's words without the wrapping
-    lines = [line.strip() for line in str(message or err).splitlines() if line.strip()]
-    return lines[0][:200] if lines else type(err).__name__
+    return first_line(Exception(message)) if message else first_line(err)

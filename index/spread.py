@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from index.embed import Embedder
-from index.errors import QAError
+from index.errors import QAError, first_line
 from index.resume import CHUNK_PASSAGES, Embedded, chunk_file, load_chunk, save_chunk
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def embed_spread(
             try:
                 vectors, worker, pid, seconds = ray.get(ready[0])
             except Exception as err:  # its retries spent, or the cluster gone: the chunks saved stay
-                raise QAError(f"Ray could not embed chunk {i + 1} of {len(starts)} ({_first_line(err)})") from err
+                raise QAError(f"Ray could not embed chunk {i + 1} of {len(starts)} ({first_line(err)})") from err
             save_chunk(files[i], np.asarray(vectors, dtype=np.float32))
             saved[i] = np.load(files[i], mmap_mode="r")
             finished = ChunkDone(i, len(vectors), worker, pid, seconds)
@@ -170,14 +170,14 @@ def _ray(address: str) -> Any:
             try:
                 ray.init(**options)
             except Exception as err:  # seen once in a test session, not reproduced: its processes are started again
-                log.warning("a local Ray cluster did not start (%s): starting it again", _first_line(err))
+                log.warning("a local Ray cluster did not start (%s): starting it again", first_line(err))
                 ray.shutdown()
                 ray.init(**options)
         else:
             ray.init(address=address, logging_level=logging.WARNING)
     except Exception as err:  # ConnectionError, ValueError (a bad address), RuntimeError
         raise QAError(
-            f"cannot join the Ray cluster at {address!r} ({_first_line(err)}): is `ray start` running there? A cluster "
+            f"cannot join the Ray cluster at {address!r} ({first_line(err)}): is `ray start` running there? A cluster "
             "with token authentication needs RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN) in this shell too"
         ) from err
     resources = ray.cluster_resources()
@@ -204,8 +204,3 @@ def _local_workers(address: str) -> int:
     if not count.isdigit() or int(count) < 1:
         raise ValueError(f"--ray {address}: write local or local:N with N a whole number of workers, at least 1")
     return int(count)
-
-
-def _first_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[0][:200] if lines else type(err).__name__
